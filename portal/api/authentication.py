@@ -1,0 +1,61 @@
+"""API keys: ``Authorization: Bearer kp_test_<key id>.<secret>``.
+
+The middleware resolves the key before the tenant scope is opened, so one mechanism scopes session
+users and machine clients alike; the DRF authentication class then reports the result to DRF.
+"""
+
+from rest_framework import authentication
+
+from portal.api.exceptions import ApiError
+
+__all__ = ["ApiKeyAuthentication", "ApiKeyMiddleware", "ApiKeyPrincipal"]
+
+
+class ApiKeyPrincipal:
+    """What ``request.user`` is for an API-key request: authenticated, but not a person."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = None
+
+    def __init__(self, api_key):
+        self.api_key = api_key
+
+    def __str__(self):
+        return str(self.api_key)
+
+
+class ApiKeyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.api_key = None
+        request.api_key_error = None
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header[:7].lower() == "bearer ":
+            from tenants.services.api_keys import ApiKeyRejected, authenticate_api_key
+
+            try:
+                request.api_key = authenticate_api_key(header[7:].strip())
+            except ApiKeyRejected as exc:
+                request.api_key_error = exc
+        return self.get_response(request)
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        django_request = request._request
+        error = getattr(django_request, "api_key_error", None)
+        if error is not None:
+            raise ApiError(401, error.code, error.message)
+        api_key = getattr(django_request, "api_key", None)
+        if api_key is None:
+            return None
+        return ApiKeyPrincipal(api_key), api_key
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'

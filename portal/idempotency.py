@@ -4,7 +4,10 @@ The first request with a key (per actor) runs and its response is stored; a repl
 method, path and body gets the stored response (``Idempotent-Replayed: true``); the same key with a
 different request is ``409 E_IDEMPOTENCY_KEY_REUSED``; a duplicate that arrives while the first is
 still running is ``409 E_IDEMPOTENCY_IN_PROGRESS`` with ``Retry-After``. Responses that ask the
-client to retry (409, 429, 5xx) are not stored, so the key stays usable.
+client to retry (409, 429, 5xx) are not stored, so the key stays usable. Responses marked
+``Cache-Control: no-store`` (they carry a secret shown once, such as a new API key) are stored
+encrypted, so a lost response can still be recovered by the same caller but the database never
+holds the secret in clear.
 """
 
 import hashlib
@@ -16,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
+from portal import crypto
 from portal.api.exceptions import error_response
 from portal.models import IdempotencyRecord
 
@@ -24,6 +28,7 @@ __all__ = ["IdempotencyMiddleware", "purge_expired_records"]
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+ENCRYPTION_PURPOSE = "idempotency-response"
 
 
 def _actor_ident(request) -> str | None:
@@ -78,11 +83,14 @@ class IdempotencyMiddleware:
         if response.status_code in (409, 429) or response.status_code >= 500 or response.streaming:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             return response
+        body = bytes(response.content)
+        if "no-store" in response.get("Cache-Control", ""):
+            body = crypto.encrypt(body, ENCRYPTION_PURPOSE)
         IdempotencyRecord.objects.filter(pk=record.pk).update(
             state=IdempotencyRecord.State.DONE,
             status_code=response.status_code,
             content_type=response.get("Content-Type", ""),
-            body=bytes(response.content),
+            body=body,
         )
         return response
 
@@ -111,7 +119,13 @@ class IdempotencyMiddleware:
                 409, "E_IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is being processed.",
                 headers={"Retry-After": "1"},
             )
-        response = HttpResponse(bytes(existing.body or b""), status=existing.status_code,
+        body = bytes(existing.body or b"")
+        encrypted = body.startswith(crypto.VERSION)
+        if encrypted:
+            body = crypto.decrypt(body, ENCRYPTION_PURPOSE)
+        response = HttpResponse(body, status=existing.status_code,
                                 content_type=existing.content_type or "application/json")
         response["Idempotent-Replayed"] = "true"
+        if encrypted:
+            response["Cache-Control"] = "no-store"
         return response

@@ -66,11 +66,12 @@ class TwoFactorRequiredMiddleware:
 
     def __call__(self, request):
         user = request.user
-        if getattr(request, "api_key", None) is None and user.is_authenticated:
-            if not request.path.startswith(EXEMPT_PREFIXES):
-                response = self._enforce(request, user)
-                if response is not None:
-                    return response
+        if getattr(request, "api_key", None) is None and user.is_authenticated and not request.path.startswith(
+            EXEMPT_PREFIXES
+        ):
+            response = self._enforce(request, user)
+            if response is not None:
+                return response
         return self.get_response(request)
 
     def _enforce(self, request, user):

@@ -5,9 +5,11 @@ Two ways to run from one code base:
 - production and tests: PostgreSQL (DATABASE_URL), Redis (REDIS_URL), Celery workers.
 """
 
+import warnings
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +26,8 @@ DEPLOYMENT = env_choice("PORTAL_DEPLOYMENT", ("development", "production"), "dev
 PORTAL_ENVIRONMENT = env_choice("PORTAL_ENVIRONMENT", ("sandbox", "live"), "sandbox")
 
 SECRET_KEY = env_secret("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+# base64 of 32 random bytes; encrypts secrets at rest. Unset: derived from SECRET_KEY.
+PORTAL_ENCRYPTION_KEY = env_secret("PORTAL_ENCRYPTION_KEY")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -138,7 +142,12 @@ CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
 CELERY_TIMEZONE = "Europe/Berlin"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "purge-idempotency-records": {
+        "task": "portal.purge_idempotency_records",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}
 
 # --- Auth -----------------------------------------------------------------------------------
 PASSWORD_HASHERS = [
@@ -188,6 +197,9 @@ if DEPLOYMENT == "production":
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
+if DEPLOYMENT == "production" and not SECURE_HSTS_PRELOAD:
+    # Preloading is a deliberate per-domain decision (SECURE_HSTS_PRELOAD); off is not a misconfiguration.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -219,10 +231,15 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEPLOYMENT != "production"
+if DEPLOYMENT != "production":
+    # Without collectstatic there is no STATIC_ROOT; the finders serve the files instead.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
 
 # --- API ------------------------------------------------------------------------------------
 API_KEY_PREFIX = "kp_live_" if PORTAL_ENVIRONMENT == "live" else "kp_test_"
+# HMAC pepper for API-key digests; unset: SECRET_KEY. Changing it invalidates every key.
+API_KEY_PEPPER = env_secret("API_KEY_PEPPER")
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/min")
 API_ANON_THROTTLE_RATE = env_str("API_ANON_THROTTLE_RATE", "60/min")
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)
@@ -251,7 +268,6 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],

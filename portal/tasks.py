@@ -32,3 +32,11 @@ def send_mail_task(self, mail_id: int):
     mail.state = OutgoingMail.State.SENT
     mail.sent_at = timezone.now()
     mail.save(update_fields=["state", "sent_at"])
+
+
+@shared_task(name="portal.purge_idempotency_records")
+def purge_idempotency_records_task():
+    """Forget Idempotency-Keys older than IDEMPOTENCY_KEY_TTL_HOURS (beat, daily)."""
+    from portal.idempotency import purge_expired_records
+
+    return purge_expired_records()

@@ -4,7 +4,6 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from portal.form_styling import BootstrapFormMixin
-
 from tenants.models import MembershipRole, Organization, RoleKind
 from tenants.validators import normalize_vat_id, validate_german_postal_code, validate_tax_number, validate_vat_id
 

@@ -92,6 +92,7 @@ def envelope_exception_handler(exc, context):
     if isinstance(exc, exceptions.Throttled):
         headers["Retry-After"] = str(int(exc.wait or 1))
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        headers["WWW-Authenticate"] = 'Bearer realm="api"'
         exc.status_code = 401
+    if exc.status_code == 401:  # also the ApiError(401) of a revoked, expired or invalid API key
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return Response(error_body(exc.status_code, code, message, details), status=exc.status_code, headers=headers)

@@ -1,5 +1,6 @@
 """Base classes for API views that live under one organization."""
 
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.generics import GenericAPIView
 
 from portal.tenancy import get_visible_organization
@@ -18,6 +19,8 @@ class OrganizationResourceMixin(GenericAPIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        if request.method.lower() not in self.http_method_names:
+            raise MethodNotAllowed(request.method)  # before the capability check: 405, not 403
         capability = self.capabilities.get(request.method)
         if capability is None:
             self.permission_denied(request)

@@ -53,8 +53,12 @@ def login_view(request):
         email = form.cleaned_data["username"].lower()
         user = authenticate(request, username=email, password=form.cleaned_data["password"])
         if getattr(request, "axes_locked_out", False):
-            return lockout_response(request, None, {"username": email})
+            # AxesMiddleware replaces this response with ``lockout_response``.
+            return render(request, "portal/accounts/login.html", {"form": form}, status=429)
         if user is None:
+            known = get_user_model().objects.filter(email__iexact=email).first()
+            if known is not None:
+                log_user_action("tenants.user.login_failed", known, {"ip": request.META.get("REMOTE_ADDR")})
             form.add_error(None, _("E-mail address or password is wrong."))
         elif user.email_confirmed_at is None:
             form.add_error(None, _("Please confirm your e-mail address first. We have sent you a link."))

@@ -17,6 +17,7 @@ __all__ = [
     "OrganizationSerializer",
 ]
 
+
 class RoleSerializer(serializers.Serializer):
     kind = serializers.CharField()
     status = serializers.CharField()
@@ -26,13 +27,26 @@ class RoleSerializer(serializers.Serializer):
 class OrganizationSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     roles = RoleSerializer(many=True, read_only=True)
-    tax_number = serializers.CharField(max_length=20, allow_blank=True, required=False, validators=[validate_tax_number])
+    tax_number = serializers.CharField(
+        max_length=20, allow_blank=True, required=False, validators=[validate_tax_number]
+    )
     vat_id = serializers.CharField(max_length=20, allow_blank=True, required=False)
 
     class Meta:
         model = Organization
-        fields = ["id", "name", "legal_form", "street", "postal_code", "city", "country", "tax_number", "vat_id",
-                  "roles", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "legal_form",
+            "street",
+            "postal_code",
+            "city",
+            "country",
+            "tax_number",
+            "vat_id",
+            "roles",
+            "created_at",
+        ]
         read_only_fields = ["created_at"]
 
     def validate_vat_id(self, value):
@@ -84,8 +98,18 @@ class ApiKeySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "rights", "can_write", "expires_at", "created_at", "revoked_at",
-                  "last_used_at", "is_active"]
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "rights",
+            "can_write",
+            "expires_at",
+            "created_at",
+            "revoked_at",
+            "last_used_at",
+            "is_active",
+        ]
         read_only_fields = fields
 
 

@@ -99,8 +99,13 @@ class MembershipViewSet(
     lookup_field = "public_id"
     lookup_url_kwarg = "membership_id"
     http_method_names = ["get", "patch", "delete", "head", "options"]
-    capabilities = {"GET": "view_members", "HEAD": "view_members", "OPTIONS": "view_members",
-                    "PATCH": "manage_members", "DELETE": "manage_members"}
+    capabilities = {
+        "GET": "view_members",
+        "HEAD": "view_members",
+        "OPTIONS": "view_members",
+        "PATCH": "manage_members",
+        "DELETE": "manage_members",
+    }
 
     def get_queryset(self):
         return Membership.objects.filter(organization=self.organization).select_related("user", "organization")
@@ -111,7 +116,9 @@ class MembershipViewSet(
         payload = MembershipUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            membership = change_member_role(actor=self.actor, membership=membership, role=payload.validated_data["role"])
+            membership = change_member_role(
+                actor=self.actor, membership=membership, role=payload.validated_data["role"]
+            )
         except MembershipError as exc:
             raise ApiError(MEMBERSHIP_ERROR_STATUS.get(exc.code, 400), exc.code, exc.message) from exc
         return Response(MembershipSerializer(membership).data)
@@ -137,8 +144,13 @@ class ApiKeyViewSet(
     lookup_field = "public_id"
     lookup_url_kwarg = "api_key_id"
     http_method_names = ["get", "post", "delete", "head", "options"]
-    capabilities = {"GET": "view_api_keys", "HEAD": "view_api_keys", "OPTIONS": "view_api_keys",
-                    "POST": "manage_api_keys", "DELETE": "manage_api_keys"}
+    capabilities = {
+        "GET": "view_api_keys",
+        "HEAD": "view_api_keys",
+        "OPTIONS": "view_api_keys",
+        "POST": "manage_api_keys",
+        "DELETE": "manage_api_keys",
+    }
 
     def get_queryset(self):
         return ApiKey.objects.filter(organization=self.organization)
@@ -148,13 +160,15 @@ class ApiKeyViewSet(
         payload = ApiKeyCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            api_key, plaintext = create_api_key(actor=self.actor, organization=self.organization,
-                                                **payload.validated_data)
+            api_key, plaintext = create_api_key(
+                actor=self.actor, organization=self.organization, **payload.validated_data
+            )
         except ValueError as exc:
             raise ApiError(400, "E_VALIDATION", str(exc), {"expires_at": [str(exc)]}) from exc
         data = ApiKeyCreatedSerializer(api_key).data
         data["key"] = plaintext
-        return Response(data, status=status.HTTP_201_CREATED)
+        # The key is a secret shown once: no caching; an idempotent replay keeps it only encrypted.
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
 
     @extend_schema(responses={204: OpenApiResponse(description=_("Revoked. The key stops working at once."))})
     def destroy(self, request, *args, **kwargs):

@@ -39,7 +39,9 @@ class User(AbstractUser):
     email = models.EmailField(_("e-mail address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=200)
     email_confirmed_at = models.DateTimeField(_("e-mail confirmed at"), null=True, blank=True)
-    language = models.CharField(_("language"), max_length=8, default="de", choices=[("de", "Deutsch"), ("en", "English")])
+    language = models.CharField(
+        _("language"), max_length=8, default="de", choices=[("de", "Deutsch"), ("en", "English")]
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

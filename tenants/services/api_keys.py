@@ -28,7 +28,7 @@ class ApiKeyRejected(Exception):
 
 
 def _digest(secret: str) -> str:
-    pepper = (getattr(settings, "API_KEY_PEPPER", "") or settings.SECRET_KEY).encode()
+    pepper = (settings.API_KEY_PEPPER or settings.SECRET_KEY).encode()
     return hmac.new(pepper, secret.encode(), hashlib.sha256).hexdigest()
 
 

@@ -113,7 +113,9 @@ def revoke_invitation(*, actor, invitation: ColleagueInvitation) -> None:
     if ColleagueInvitation.unscoped.filter(pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     ):
-        log_action("tenants.invitation.revoked", actor, invitation.organization, invitation, {"email": invitation.email})
+        log_action(
+            "tenants.invitation.revoked", actor, invitation.organization, invitation, {"email": invitation.email}
+        )
 
 
 def _lock_owners(organization):

@@ -22,3 +22,37 @@ def _clear_cache():
 
     cache.clear()
     yield
+
+
+# --- the three actors (see tests/helpers.py) ------------------------------------------------
+
+
+@pytest.fixture
+def actors(db):
+    """Owner (operator), partner (dealer granted ``read``) and stranger; see ``tests.helpers``."""
+    from tests.helpers import make_three_actors
+
+    return make_three_actors()
+
+
+@pytest.fixture
+def owner(actors):
+    return actors.owner
+
+
+@pytest.fixture
+def partner(actors):
+    return actors.partner
+
+
+@pytest.fixture
+def stranger(actors):
+    return actors.stranger
+
+
+@pytest.fixture
+def read_only_key(actors):
+    """A read-only API key of the owner organization: ``(ApiKey, plaintext)``."""
+    from tests.factories import make_api_key
+
+    return make_api_key(actors.owner.organization, can_write=False, name="owner read-only key")

@@ -32,10 +32,8 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-index --find-links=/wheels kassenportal && rm -rf /wheels
 
 WORKDIR /app
-# locale/ (translations) is optional and copied when present; manage.py is listed with it because
-# a COPY whose wildcard matches nothing fails, and is moved to its place below.
-COPY manage.py locale* ./locale/
-RUN mv ./locale/manage.py ./manage.py
+COPY manage.py ./
+COPY locale ./locale
 COPY portal ./portal
 COPY tenants ./tenants
 COPY tse ./tse

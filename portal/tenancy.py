@@ -16,12 +16,16 @@ turns foreign objects into 404 in pages and API alike.
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.db import models
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django_scopes import scope, scopes_disabled
+from django_scopes.state import get_scope
 
 __all__ = [
     "Actor",
+    "PartyScopedManager",
     "TenantScopeMiddleware",
     "actor_for_api_key",
     "actor_for_user",
@@ -29,18 +33,34 @@ __all__ = [
     "organization_scope",
 ]
 
-_MEMBER = {"view", "view_members"}
-_ADMIN = _MEMBER | {"view_audit", "change_organization", "manage_members", "view_api_keys", "manage_api_keys"}
+# Capabilities on an organization. Members get them by role, API keys by read/write, partners (dealers
+# acting for an operator) by the access rights the operator granted.
+_MEMBER = {"view", "view_members", "view_master_data"}
+_STAFF = _MEMBER | {"view_audit", "configure"}
+_ADMIN = _STAFF | {
+    "change_organization", "manage_members", "view_api_keys", "manage_api_keys", "manage_entitlements",
+    "sign_contracts", "manage_partners",
+}
 ROLE_CAPABILITIES = {
     "owner": frozenset(_ADMIN | {"manage_owners"}),
     "admin": frozenset(_ADMIN),
-    "member": frozenset(_MEMBER | {"view_audit"}),
+    "member": frozenset(_STAFF),
     "viewer": frozenset(_MEMBER),
 }
 API_KEY_CAPABILITIES = {
     False: frozenset(_MEMBER | {"view_audit", "view_api_keys"}),
-    True: frozenset(_MEMBER | {"view_audit", "view_api_keys", "change_organization", "manage_api_keys"}),
+    True: frozenset(_STAFF | {"view_api_keys", "change_organization", "manage_api_keys", "manage_entitlements"}),
 }
+# What each access right lets a dealer do in the operator's account.
+RIGHT_CAPABILITIES = {
+    "read": frozenset({"view", "view_master_data"}),
+    "configure": frozenset({"view", "view_master_data", "configure", "change_organization"}),
+    "entitlements": frozenset({"view", "manage_entitlements"}),
+    "sign_contracts": frozenset({"view", "sign_contracts"}),
+}
+# A partner lacking one of these on a visible operator gets 403 (a right it could be granted);
+# everything else (members, API keys, audit log) does not exist for partners: 404.
+PARTNER_GRANTABLE = frozenset().union(*RIGHT_CAPABILITIES.values())
 
 
 @dataclass
@@ -53,6 +73,8 @@ class Actor:
     member_roles: dict[int, str] = field(default_factory=dict)
     # operator organization pk -> set of rights granted to one of the actor's dealer organizations
     granted_rights: dict[int, set[str]] = field(default_factory=dict)
+    # operator organization pk -> pk of the actor's dealer organization that holds the grant
+    granted_via: dict[int, int] = field(default_factory=dict)
 
     @property
     def is_authenticated(self) -> bool:
@@ -69,10 +91,21 @@ class Actor:
     def capabilities(self, organization_id: int) -> frozenset[str]:
         role = self.member_roles.get(organization_id)
         if role is None:
-            return frozenset({"view"}) if organization_id in self.granted_rights else frozenset()
+            rights = self.granted_rights.get(organization_id, ())
+            caps = frozenset().union(*(RIGHT_CAPABILITIES.get(right, frozenset()) for right in rights))
+            if caps and self.api_key is not None and not self.api_key.can_write:
+                caps = caps & RIGHT_CAPABILITIES["read"]
+            return caps
         if self.api_key is not None:
             return API_KEY_CAPABILITIES[self.api_key.can_write]
-        return ROLE_CAPABILITIES[role]
+        return ROLE_CAPABILITIES.get(role, frozenset())
+
+    def is_partner_of(self, organization_id: int) -> bool:
+        return organization_id not in self.member_roles and organization_id in self.granted_rights
+
+    def acting_organization_id(self, organization_id: int) -> int | None:
+        """The actor's own organization when it acts in a partner's (operator's) account, else None."""
+        return self.granted_via.get(organization_id) if self.is_partner_of(organization_id) else None
 
     def can(self, organization_id: int, capability: str) -> bool:
         return capability in self.capabilities(organization_id)
@@ -88,18 +121,21 @@ class Actor:
         return {"organization": self.visible_organization_ids, "membership": self.member_organization_ids}
 
 
-def _granted_rights(dealer_ids) -> dict[int, set[str]]:
+def _grants(dealer_ids) -> tuple[dict[int, set[str]], dict[int, int]]:
     from tenants.models import AccessGrant
 
     rights: dict[int, set[str]] = {}
+    via: dict[int, int] = {}
     rows = AccessGrant.unscoped.filter(dealer_id__in=dealer_ids, revoked_at__isnull=True).values_list(
-        "organization_id", "right"
-    )
-    for organization_id, right in rows:
+        "organization_id", "right", "dealer_id"
+    ).order_by("organization_id", "dealer_id")
+    for organization_id, right, dealer_id in rows:
         rights.setdefault(organization_id, set()).add(right)
+        via.setdefault(organization_id, dealer_id)
     for organization_id in dealer_ids:
         rights.pop(organization_id, None)
-    return rights
+        via.pop(organization_id, None)
+    return rights, via
 
 
 def actor_for_user(user) -> Actor:
@@ -108,18 +144,21 @@ def actor_for_user(user) -> Actor:
     if user is None or not user.is_authenticated or not user.is_active:
         return Actor(user=user)
     roles = dict(Membership.unscoped.filter(user=user).values_list("organization_id", "role"))
-    return Actor(user=user, member_roles=roles, granted_rights=_granted_rights(list(roles)))
+    rights, via = _grants(list(roles))
+    return Actor(user=user, member_roles=roles, granted_rights=rights, granted_via=via)
 
 
 def actor_for_api_key(api_key) -> Actor:
     org_id = api_key.organization_id
-    return Actor(api_key=api_key, member_roles={org_id: "api_key"}, granted_rights=_granted_rights([org_id]))
+    rights, via = _grants([org_id])
+    return Actor(api_key=api_key, member_roles={org_id: "api_key"}, granted_rights=rights, granted_via=via)
 
 
 @contextmanager
 def organization_scope(organization_id: int):
     """The scope of a member of one organization; used by ``TenantTask`` and services run by staff."""
-    actor = Actor(member_roles={int(organization_id): "system"}, granted_rights=_granted_rights([organization_id]))
+    rights, via = _grants([int(organization_id)])
+    actor = Actor(member_roles={int(organization_id): "system"}, granted_rights=rights, granted_via=via)
     with scope(**actor.scope_kwargs()):
         yield actor
 
@@ -128,7 +167,8 @@ def get_visible_organization(actor: Actor, public_id, capability: str = "view"):
     """The organization with ``public_id`` if the actor may see it and has ``capability``.
 
     Not visible -> 404. Visible to a member whose role lacks the capability -> 403. Visible to a
-    partner through an access grant but outside what the grant covers -> 404.
+    partner through an access grant that lacks a right it could be granted -> 403; members-only
+    capabilities (members, API keys, audit log) do not exist for partners -> 404.
     """
     from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -140,9 +180,37 @@ def get_visible_organization(actor: Actor, public_id, capability: str = "view"):
         raise Http404 from None
     if actor.can(organization.pk, capability):
         return organization
-    if organization.pk in actor.member_roles:
-        raise PermissionDenied  # a member whose role lacks the capability
-    raise Http404  # a partner sees only what its grants allow; the rest does not exist for it
+    if organization.pk in actor.member_roles or capability in PARTNER_GRANTABLE:
+        raise PermissionDenied  # a member whose role lacks it, or a partner missing a right
+    raise Http404  # members-only: does not exist for a partner
+
+
+def PartyScopedManager(*paths: str, dimension: str = "membership", _manager_class=models.Manager):
+    """A scoped manager for rows that two organizations share (e.g. operator and dealer).
+
+    The row is visible when the organization at *any* of ``paths`` is in the active scope's
+    ``dimension``. Same rules as django-scopes: no active scope -> ``ScopeError`` on use, scopes
+    disabled -> unfiltered.
+    """
+
+    class Manager(_manager_class):
+        def get_queryset(self):
+            current = get_scope()
+            queryset = super().get_queryset()
+            if not current.get("_enabled", True):
+                return queryset
+            if dimension not in current:
+                from django_scopes.manager import DisabledQuerySet
+
+                return DisabledQuerySet(self.model, using=self._db, missing_scopes={dimension})
+            ids = list(current[dimension])
+            condition = Q()
+            for path in paths:
+                condition |= Q(**{f"{path}__in": ids})
+            matching = self.model._base_manager.filter(condition).values("pk")
+            return queryset.filter(pk__in=matching)
+
+    return Manager()
 
 
 class TenantScopeMiddleware:

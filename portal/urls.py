@@ -1,10 +1,12 @@
+from importlib import import_module
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
 
 from portal.views import accounts, dashboard, health
-from tenants import views as tenant_views
+from tenants.views import organization as tenant_views
 
 accounts_patterns = (
     [
@@ -42,7 +44,16 @@ organization_patterns = [
     path("audit/", dashboard.audit_log_view, name="audit_log"),
 ]
 
+# Feature areas of the tenants app bring their own pages (tenants/urls/<area>.py).
+TENANT_AREAS = ("contracts", "pos_systems", "partners", "premises")
+feature_urlpatterns = []
+for area in TENANT_AREAS:
+    module = import_module(f"tenants.urls.{area}")
+    organization_patterns += module.organization_urlpatterns
+    feature_urlpatterns += module.urlpatterns
+
 urlpatterns = [
+    *feature_urlpatterns,
     path("", dashboard.home_view, name="home"),
     path("switch/", dashboard.switch_organization_view, name="switch_organization"),
     path("o/<uuid:org_id>/", include(organization_patterns)),

@@ -13,7 +13,10 @@ __all__ = ["AcceptInvitationForm", "ApiKeyForm", "InviteColleagueForm", "Organiz
 class OrganizationForm(BootstrapFormMixin, forms.ModelForm):
     class Meta:
         model = Organization
-        fields = ["name", "legal_form", "street", "postal_code", "city", "country", "tax_number", "vat_id"]
+        fields = [
+            "name", "legal_form", "street", "postal_code", "city", "country", "tax_number", "vat_id", "w_idnr", "email",
+            "phone",
+        ]
 
     def clean_tax_number(self):
         value = self.cleaned_data.get("tax_number", "").strip()

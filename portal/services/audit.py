@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.models import LogEntry
 from portal.request_context import current_request_meta
 
-__all__ = ["ACTION_LABELS", "log_action"]
+__all__ = ["ACTION_LABELS", "log_action", "register_action_labels"]
 
 # Human-readable names of the action codes, shown in the audit page.
 ACTION_LABELS = {
@@ -33,11 +33,18 @@ ACTION_LABELS = {
 }
 
 
+def register_action_labels(labels: dict) -> None:
+    """Features add the human-readable names of their action codes here (at import time)."""
+    ACTION_LABELS.update(labels)
+
+
 def log_action(code, actor, organization, obj=None, data=None, *, acting_organization=None):
     """Write one audit entry.
 
     ``actor`` is a ``portal.tenancy.Actor``, a user, an API key or ``None`` (the system).
     ``obj`` is any model instance (stored as type, public id or pk, and its text).
+    When a partner (dealer) acts in an operator's account, the entry belongs to the operator and
+    ``acting_organization`` names the dealer (filled in from the actor if not given).
     """
     from tenants.models import ApiKey
 
@@ -45,6 +52,12 @@ def log_action(code, actor, organization, obj=None, data=None, *, acting_organiz
     if actor is not None:
         if hasattr(actor, "member_roles"):  # Actor
             user, api_key = actor.user, actor.api_key
+            if acting_organization is None and organization is not None:
+                acting_id = actor.acting_organization_id(organization.pk)
+                if acting_id is not None:  # a dealer acting in an operator's account
+                    from tenants.models import Organization
+
+                    acting_organization = Organization.unscoped.get(pk=acting_id)
         elif isinstance(actor, ApiKey):
             api_key = actor
         else:

@@ -44,6 +44,9 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "country",
             "tax_number",
             "vat_id",
+            "w_idnr",
+            "email",
+            "phone",
             "roles",
             "created_at",
         ]

@@ -1,15 +1,36 @@
 from tenants.models.api_keys import ApiKey
+from tenants.models.contracts import ContractKind, ContractSignature, ContractVersion, SignatureAction
+from tenants.models.dealer_links import DealerLink, InvitationImport, LinkStatus, OperatorInvitation
+from tenants.models.framework_contracts import DiscountTier, FrameworkContract
 from tenants.models.grants import AccessGrant, AccessRight
 from tenants.models.invitations import ColleagueInvitation
 from tenants.models.memberships import Membership, MembershipRole
 from tenants.models.organizations import LegalForm, Organization, OrganizationRole, RoleKind, RoleStatus
+from tenants.models.pos_systems import PosSystem, PosSystemDealer, PosSystemType, PosSystemVersion
+from tenants.models.premises import Betriebsstaette, Outlet
 from tenants.models.users import User
 
 __all__ = [
     "AccessGrant",
     "AccessRight",
     "ApiKey",
+    "Betriebsstaette",
     "ColleagueInvitation",
+    "ContractKind",
+    "ContractSignature",
+    "ContractVersion",
+    "DealerLink",
+    "DiscountTier",
+    "FrameworkContract",
+    "InvitationImport",
+    "LinkStatus",
+    "OperatorInvitation",
+    "Outlet",
+    "PosSystem",
+    "PosSystemDealer",
+    "PosSystemType",
+    "PosSystemVersion",
+    "SignatureAction",
     "LegalForm",
     "Membership",
     "MembershipRole",

@@ -2,7 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django_scopes import ScopedManager
+
+from portal.tenancy import PartyScopedManager
 
 __all__ = ["AccessGrant", "AccessRight"]
 
@@ -33,7 +34,8 @@ class AccessGrant(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
-    objects = ScopedManager(organization="organization")
+    # the operator and the dealer see a grant; other dealers of the same operator do not
+    objects = PartyScopedManager("organization", "dealer")
     unscoped = models.Manager()
 
     class Meta:

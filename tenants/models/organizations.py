@@ -47,6 +47,11 @@ class Organization(models.Model):
     country = models.CharField(_("country"), max_length=2, default="DE")
     tax_number = models.CharField(_("tax number"), max_length=20, blank=True)
     vat_id = models.CharField(_("VAT id"), max_length=14, blank=True)
+    w_idnr = models.CharField(_("business id (W-IdNr.)"), max_length=20, blank=True,
+                              help_text=_("Wirtschafts-Identifikationsnummer, e.g. DE123456789-00001"))
+    email = models.EmailField(_("company e-mail address"), blank=True,
+                              help_text=_("Invoices and notices are sent here."))
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     # Visible to a caller only if its id is in the active scope.

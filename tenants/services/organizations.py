@@ -8,7 +8,10 @@ from tenants.models import Membership, MembershipRole, Organization, Organizatio
 
 __all__ = ["EDITABLE_FIELDS", "create_organization", "update_organization"]
 
-EDITABLE_FIELDS = ("name", "legal_form", "street", "postal_code", "city", "country", "tax_number", "vat_id")
+EDITABLE_FIELDS = (
+    "name", "legal_form", "street", "postal_code", "city", "country", "tax_number", "vat_id", "w_idnr", "email",
+    "phone",
+)
 
 
 @transaction.atomic

@@ -177,7 +177,7 @@ def test_it_writes_no_entry_for_refused_calls(actors):
         api_client(actors.partner.key)
         .patch(f"/api/v1/organizations/{actors.owner.org_id}", {"city": "x"}, content_type="application/json")
         .status_code
-        == 404
+        == 403
     )
     assert LogEntry.unscoped.count() == before
 

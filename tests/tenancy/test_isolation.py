@@ -14,6 +14,8 @@ pytestmark = pytest.mark.django_db
 
 ALL_SEE = {"owner": 200, "partner": 200, "stranger": 404}
 ONLY_OWNER = {"partner": 404, "stranger": 404, "owner": 200}
+# changing the company data is a right a partner could be granted (`configure`): 403 without it
+OWNER_CHANGES = {"partner": (403, "E_PERMISSION_DENIED"), "stranger": 404, "owner": 200}
 FACTORIES = ["api_client", "session_client"]
 
 
@@ -57,7 +59,7 @@ def test_it_shows_each_actor_only_its_own_organizations_in_me(actors, kind):
     assert granted["relation"] == "partner"
     assert granted["role"] is None
     assert granted["rights"] == ["read"]
-    assert granted["capabilities"] == ["view"]
+    assert granted["capabilities"] == ["view", "view_master_data"]
     assert seen["partner"][actors.partner.org_id]["relation"] == "member"
 
 
@@ -116,7 +118,7 @@ def test_it_lets_only_the_owner_patch_its_organization(actors, kind):
         _factory(actors, kind),
         "PATCH",
         _org_url(actors.owner),
-        ONLY_OWNER,
+        OWNER_CHANGES,
         data={"city": "Hamburg", "postal_code": "20095"},
     )
     assert responses["owner"].json()["city"] == "Hamburg"
@@ -126,7 +128,8 @@ def test_it_lets_only_the_owner_patch_its_organization(actors, kind):
 
 def test_it_leaves_the_organization_unchanged_after_foreign_patches(actors):
     assert_actors(
-        actors.api_client, "PATCH", _org_url(actors.owner), {"partner": 404, "stranger": 404}, data={"name": "Hijacked"}
+        actors.api_client, "PATCH", _org_url(actors.owner), {"partner": (403, "E_PERMISSION_DENIED"), "stranger": 404},
+        data={"name": "Hijacked"},
     )
     actors.owner.organization.refresh_from_db()
     assert actors.owner.organization.name == "Owner Betriebs GmbH"
@@ -135,17 +138,19 @@ def test_it_leaves_the_organization_unchanged_after_foreign_patches(actors):
 
 @pytest.mark.parametrize("kind", FACTORIES)
 def test_it_lets_only_the_owner_put_its_organization(actors, kind):
-    responses = assert_actors(_factory(actors, kind), "PUT", _org_url(actors.owner), ONLY_OWNER, data=_full_org_body())
+    responses = assert_actors(
+        _factory(actors, kind), "PUT", _org_url(actors.owner), OWNER_CHANGES, data=_full_org_body()
+    )
     assert responses["owner"].json()["name"] == "Renamed Betriebs GmbH"
     assert Organization.unscoped.get(pk=actors.owner.organization.pk).street == "Neue Straße 1"
 
 
 def test_it_refuses_a_patch_of_the_granted_operator_even_with_a_right_to_read(actors):
-    # the partner may read the operator but not change it, and learns nothing from the answer
+    # the partner may read the operator but not change it without the `configure` right
     response = actors.session_client("partner").patch(
         _org_url(actors.owner), {"name": "X"}, content_type="application/json"
     )
-    assert_envelope(response, 404, "E_NOT_FOUND")
+    assert_envelope(response, 403, "E_PERMISSION_DENIED")
 
 
 def test_it_forbids_a_member_without_the_role_to_change_its_organization(actors):

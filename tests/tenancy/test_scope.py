@@ -49,7 +49,7 @@ def test_it_scopes_an_empty_actor_to_nothing_not_everything(actors, scopes_enabl
 def test_it_gives_a_partner_key_only_view_on_the_operator(actors):
     actor = actor_for_api_key(actors.partner.api_key)
     owner_pk = actors.owner.organization.pk
-    assert actor.capabilities(owner_pk) == frozenset({"view"})
+    assert actor.capabilities(owner_pk) == frozenset({"view", "view_master_data"})
     assert actor.has_right(owner_pk, "read")
     assert not actor.has_right(owner_pk, "configure")
     assert actor.capabilities(actors.stranger.organization.pk) == frozenset()

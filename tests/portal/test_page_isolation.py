@@ -25,7 +25,10 @@ def test_pages_answer_by_actor(actors, page):
 def test_a_partner_sees_the_grant_banner_but_cannot_edit_company_data(actors):
     client = actors.session_client("partner")
     url = f"/o/{actors.owner.org_id}/"
-    assert "Zugriffsrechte" in client.get(url).content.decode()
+    body = client.get(url).content.decode()
+    assert "Zugriffsrechte" in body and 'data-testid="acting-banner"' in body
+    assert actors.partner.organization.name in body
+    assert 'data-testid="acting-banner"' not in actors.session_client("owner").get(url).content.decode()
     response = client.post(f"{url}settings/", {"name": "Übernommen GmbH"})
     assert response.status_code == 404
     actors.owner.organization.refresh_from_db()

@@ -1,0 +1,1 @@
+"""Admin of the pos systems feature."""

@@ -43,7 +43,8 @@ def dashboard_view(request, organization):
         "member_count": Membership.objects.filter(organization=organization).count() if is_member else None,
         "active_key_count": sum(1 for k in ApiKey.objects.filter(organization=organization) if k.is_active)
         if request.actor.can(organization.pk, "view_api_keys") else None,
-        "needs_tax_data": not (organization.tax_number or organization.vat_id),
+        # the tax office notification needs the Steuernummer; a VAT id cannot replace it
+        "needs_tax_data": not organization.tax_number,
     }
     return render(request, "portal/dashboard.html", context)
 

@@ -5,7 +5,15 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from tenants.models import ApiKey, Membership, MembershipRole, Organization
-from tenants.validators import normalize_vat_id, validate_german_postal_code, validate_tax_number, validate_vat_id
+from tenants.validators import (
+    normalize_tax_number,
+    normalize_vat_id,
+    normalize_w_idnr,
+    validate_german_postal_code,
+    validate_tax_number,
+    validate_vat_id,
+    validate_w_idnr,
+)
 
 __all__ = [
     "ApiKeyCreateSerializer",
@@ -27,10 +35,9 @@ class RoleSerializer(serializers.Serializer):
 class OrganizationSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     roles = RoleSerializer(many=True, read_only=True)
-    tax_number = serializers.CharField(
-        max_length=20, allow_blank=True, required=False, validators=[validate_tax_number]
-    )
+    tax_number = serializers.CharField(max_length=20, allow_blank=True, required=False)
     vat_id = serializers.CharField(max_length=20, allow_blank=True, required=False)
+    w_idnr = serializers.CharField(max_length=20, allow_blank=True, required=False)
 
     class Meta:
         model = Organization
@@ -52,9 +59,19 @@ class OrganizationSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["created_at"]
 
+    def validate_tax_number(self, value):
+        value = normalize_tax_number(value)
+        validate_tax_number(value)
+        return value
+
     def validate_vat_id(self, value):
         value = normalize_vat_id(value)
         validate_vat_id(value)
+        return value
+
+    def validate_w_idnr(self, value):
+        value = normalize_w_idnr(value)
+        validate_w_idnr(value)
         return value
 
     def validate_country(self, value):

@@ -5,7 +5,15 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.form_styling import BootstrapFormMixin
 from tenants.models import MembershipRole, Organization, RoleKind
-from tenants.validators import normalize_vat_id, validate_german_postal_code, validate_tax_number, validate_vat_id
+from tenants.validators import (
+    normalize_tax_number,
+    normalize_vat_id,
+    normalize_w_idnr,
+    validate_german_postal_code,
+    validate_tax_number,
+    validate_vat_id,
+    validate_w_idnr,
+)
 
 __all__ = ["AcceptInvitationForm", "ApiKeyForm", "InviteColleagueForm", "OrganizationForm", "RegistrationForm"]
 
@@ -19,13 +27,18 @@ class OrganizationForm(BootstrapFormMixin, forms.ModelForm):
         ]
 
     def clean_tax_number(self):
-        value = self.cleaned_data.get("tax_number", "").strip()
+        value = normalize_tax_number(self.cleaned_data.get("tax_number", ""))
         validate_tax_number(value)
         return value
 
     def clean_vat_id(self):
         value = normalize_vat_id(self.cleaned_data.get("vat_id", ""))
         validate_vat_id(value)
+        return value
+
+    def clean_w_idnr(self):
+        value = normalize_w_idnr(self.cleaned_data.get("w_idnr", ""))
+        validate_w_idnr(value)
         return value
 
     def clean_country(self):

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -117,7 +118,7 @@ def organization_settings_view(request, organization):
     form = OrganizationForm(request.POST or None, instance=organization) if can_change else None
     if request.method == "POST":
         if not can_change:
-            raise Http404
+            raise PermissionDenied  # visible, but the role or the granted rights do not allow changes
         if form.is_valid():
             changes = {k: form.cleaned_data[k] for k in OrganizationForm.Meta.fields}
             organization.refresh_from_db()

@@ -21,7 +21,7 @@ REGISTRATION = {
     "city": "Berlin",
     "country": "DE",
     "tax_number": "21/815/08150",
-    "vat_id": "DE123456789",
+    "vat_id": "DE136695976",
 }
 
 

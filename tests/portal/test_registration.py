@@ -33,7 +33,7 @@ def test_it_rejects_bad_registration_without_writing_anything(client):
     response = client.post("/accounts/register/", data)
     assert response.status_code == 200
     body = response.content.decode()
-    assert "DE123456789" in body  # the VAT id hint
+    assert "DE136695976" in body  # the VAT id hint
     assert User.objects.count() == 0 and Organization.objects.count() == 0
     assert OutgoingMail.objects.count() == 0
 

@@ -49,6 +49,7 @@ ROLE_CAPABILITIES = {
 }
 API_KEY_CAPABILITIES = {
     False: frozenset(_MEMBER | {"view_audit", "view_api_keys"}),
+    # write keys automate configuration and master data; people, partners' rights and contracts stay with people
     True: frozenset(_STAFF | {"view_api_keys", "change_organization", "manage_api_keys", "manage_entitlements"}),
 }
 # What each access right lets a dealer do in the operator's account.

@@ -24,11 +24,25 @@ from django_scopes import scopes_disabled
 
 from portal.services import two_factor
 from portal.tenancy import actor_for_user
-from tenants.models import AccessRight, Membership, MembershipRole, Organization, RoleKind
+from tenants.models import (
+    AccessRight,
+    Betriebsstaette,
+    DealerLink,
+    LinkStatus,
+    Membership,
+    MembershipRole,
+    Organization,
+    PosSystem,
+    RoleKind,
+)
 from tenants.services.accounts import confirm_email, email_confirmation_token
-from tenants.services.grants import grant_right
+from tenants.services.contracts import CONTRACT_FOR_ROLE, current_version, role_contract_state, sign_contract
+from tenants.services.contracts import text_sha256 as contract_sha256
 from tenants.services.members import accept_invitation, invite_colleague
 from tenants.services.organizations import create_organization
+from tenants.services.partners import accept_link_request, request_dealer_link, set_dealer_rights
+from tenants.services.pos_systems import create_pos_system, share_pos_system
+from tenants.services.premises import create_betriebsstaette, create_outlet
 from tenants.validators import validate_german_postal_code, validate_tax_number, validate_vat_id
 
 DEMO_PASSWORD = "demo-Passwort-2026"
@@ -83,6 +97,25 @@ ORGANIZATIONS = [
     },
 ]
 DEALER_RIGHTS = (AccessRight.READ, AccessRight.CONFIGURE)
+POS_SYSTEM = {
+    "name": "DemoKasse", "brand": "Demo Kassenbau", "model": "DK-500", "system_type": "pc_pos",
+    "description": "Kassensystem für Gastronomie und Bäckereien (Demo).",
+    "software_name": "DemoKasse", "software_version": "4.2.0",
+}
+PREMISES = {
+    "cafe": {
+        "betriebsstaette": {"name": "Café am Markt", "street": "Marktplatz", "house_number": "3",
+                            "postal_code": "69117", "city": "Heidelberg", "country": "DE"},
+        "outlet": {"name": "Café am Markt", "street": "Marktplatz", "house_number": "3",
+                   "postal_code": "69117", "city": "Heidelberg", "country": "DE"},
+    },
+    "baeckerei": {
+        "betriebsstaette": {"name": "Backstube Bahnhofstraße", "street": "Bahnhofstraße", "house_number": "21",
+                            "postal_code": "80335", "city": "München", "country": "DE"},
+        "outlet": {"name": "Filiale Bahnhof", "street": "Bahnhofstraße", "house_number": "21",
+                   "postal_code": "80335", "city": "München", "country": "DE"},
+    },
+}
 
 
 def _derived(purpose: str, email: str) -> bytes:
@@ -139,9 +172,7 @@ class Command(BaseCommand):
             owner = self._ensure_user(email, full_name)
             organization = Organization.unscoped.filter(name=spec["data"]["name"]).first()
             if organization is None:
-                organization = create_organization(
-                    owner=owner, data=spec["data"], roles=list(spec["roles"]), activate_roles=True
-                )
+                organization = create_organization(owner=owner, data=spec["data"], roles=list(spec["roles"]))
                 self.stdout.write(f"created {organization.name}")
             elif not Membership.unscoped.filter(
                 user=owner, organization=organization, role=MembershipRole.OWNER
@@ -160,11 +191,51 @@ class Command(BaseCommand):
                 rows.append({"email": member_email, "organization": organization.name,
                              "role": MembershipRole.MEMBER.value, "totp_secret": "", "backup_codes": []})
 
+            for kind in spec["roles"]:
+                self._ensure_contract_signed(owner, organization, kind)
+
         dealer = organizations["dealer"]
+        self._ensure_pos_system(owners["creator"], organizations["creator"], dealer)
         for key in ("cafe", "baeckerei"):
-            for right in DEALER_RIGHTS:
-                grant_right(actor=owners[key], operator=organizations[key], dealer=dealer, right=right)
+            self._ensure_premises(owners[key], organizations[key], PREMISES[key])
+            self._ensure_dealer_link(owners[key], organizations[key], owners["dealer"], dealer)
         return rows
+
+    def _ensure_contract_signed(self, owner, organization, role_kind) -> None:
+        """Roles become active through the real signing path (typed name, hash of the German text)."""
+        if not role_contract_state(organization, role_kind)["needs_signature"]:
+            return
+        version = current_version(CONTRACT_FOR_ROLE[role_kind])
+        sign_contract(
+            actor=actor_for_user(owner), organization=organization, role_kind=role_kind,
+            typed_name=owner.full_name, language="de", shown_sha256=contract_sha256(version, "de"),
+            consent=True, meta={"ip": "127.0.0.1", "user_agent": "seed_demo"},
+        )
+
+    def _ensure_pos_system(self, creator_owner, creator, dealer) -> None:
+        actor = actor_for_user(creator_owner)
+        system = PosSystem.unscoped.filter(organization=creator, name=POS_SYSTEM["name"]).first()
+        if system is None:
+            system = create_pos_system(actor=actor, organization=creator, data=POS_SYSTEM)
+        share_pos_system(actor=actor, pos_system=system, dealer_id=dealer.public_id)
+
+    def _ensure_premises(self, owner, organization, spec) -> None:
+        if Betriebsstaette.unscoped.filter(organization=organization).exists():
+            return
+        actor = actor_for_user(owner)
+        premises = create_betriebsstaette(actor=actor, organization=organization, data=spec["betriebsstaette"])
+        create_outlet(actor=actor, organization=organization,
+                      data={**spec["outlet"], "number": 1, "betriebsstaette": premises})
+
+    def _ensure_dealer_link(self, operator_owner, operator, dealer_owner, dealer) -> None:
+        link = DealerLink.unscoped.filter(organization=operator, dealer=dealer).exclude(status=LinkStatus.ENDED).first()
+        if link is None:
+            link = request_dealer_link(actor=actor_for_user(operator_owner), operator=operator,
+                                       dealer_id=dealer.public_id)
+        if link.status == LinkStatus.REQUESTED:
+            accept_link_request(actor=actor_for_user(dealer_owner), dealer=dealer, link=link)
+        set_dealer_rights(actor=actor_for_user(operator_owner), operator=operator, dealer=dealer,
+                          rights=DEALER_RIGHTS)
 
     def _ensure_user(self, email: str, full_name: str):
         User = get_user_model()
@@ -251,6 +322,7 @@ class Command(BaseCommand):
             "Owners use two-factor authentication: after the password, type a code from an authenticator app\n"
             "set up with the TOTP secret, or one of the backup codes (each works once; running seed_demo again\n"
             "restores them). Members log in with the password alone. Demo Kassenhandel GmbH (dealer) holds the\n"
-            "rights 'read' and 'configure' for both operators."
+            "rights 'read' and 'configure' for both operators; Demo Kassenbau GmbH shares the POS system\n"
+            "'DemoKasse' with it. All role contracts are signed (typed name of the owner)."
         )
         out.write("")

@@ -1,0 +1,62 @@
+"""The demo data go through the real onboarding services and can be seeded twice."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from portal.models import LogEntry
+from tenants.models import (
+    AccessGrant,
+    ContractSignature,
+    DealerLink,
+    LinkStatus,
+    Organization,
+    OrganizationRole,
+    Outlet,
+    PosSystemDealer,
+    RoleStatus,
+    User,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_it_seeds_signed_roles_links_rights_pos_system_and_premises():
+    output = _seed()
+    assert Organization.unscoped.count() == 4
+    assert set(OrganizationRole.unscoped.values_list("status", flat=True)) == {RoleStatus.ACTIVE}
+    assert ContractSignature.unscoped.count() == 4
+    dealer = Organization.unscoped.get(name="Demo Kassenhandel GmbH")
+    assert DealerLink.unscoped.filter(dealer=dealer, status=LinkStatus.ACTIVE).count() == 2
+    assert sorted(AccessGrant.unscoped.filter(dealer=dealer, revoked_at__isnull=True)
+                  .values_list("right", flat=True)) == ["configure", "configure", "read", "read"]
+    assert PosSystemDealer.unscoped.filter(dealer=dealer).count() == 1
+    assert Outlet.unscoped.count() == 2
+    assert "demo-Passwort-2026" in output and "backup codes:" in output
+    for user in User.objects.all():
+        assert user.check_password("demo-Passwort-2026")
+        assert user.email_confirmed_at is not None
+
+
+def test_a_second_run_creates_nothing_new():
+    _seed()
+    counts = (Organization.unscoped.count(), ContractSignature.unscoped.count(), AccessGrant.unscoped.count(),
+              Outlet.unscoped.count(), DealerLink.unscoped.count(), LogEntry.unscoped.count())
+    _seed()
+    assert counts == (Organization.unscoped.count(), ContractSignature.unscoped.count(), AccessGrant.unscoped.count(),
+                      Outlet.unscoped.count(), DealerLink.unscoped.count(), LogEntry.unscoped.count())
+
+
+def test_it_refuses_to_run_in_the_live_environment(settings):
+    settings.PORTAL_ENVIRONMENT = "live"
+    with pytest.raises(CommandError, match="live"):
+        _seed()
+    assert Organization.unscoped.count() == 0

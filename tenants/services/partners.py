@@ -985,7 +985,7 @@ class OverviewRow:
     rights_granted: bool
     master_data_complete: bool
     rights: list[str]
-    can_open_account: bool
+    can_open_account: bool  # any active right gives "view" on the operator (portal.tenancy.RIGHT_CAPABILITIES)
     invitation_id: str | None = None
 
     @property
@@ -1013,8 +1013,6 @@ def _progress_annotations(operator_ref: str, dealer: Organization) -> dict:
         "p_signed": Exists(OrganizationRole.unscoped.filter(organization=op, kind=RoleKind.OPERATOR,
                                                              status=RoleStatus.ACTIVE)),
         "p_rights": Exists(AccessGrant.unscoped.filter(organization=op, dealer=dealer, revoked_at__isnull=True)),
-        "p_read": Exists(AccessGrant.unscoped.filter(organization=op, dealer=dealer, right=AccessRight.READ,
-                                                     revoked_at__isnull=True)),
         "p_premises": Exists(Betriebsstaette.unscoped.filter(organization=op)),
     }
 
@@ -1106,7 +1104,7 @@ class OperatorOverview:
                 status=link.status, operator=org, created_at=link.created_at, invited=inv is not None,
                 registered=True, agreement_signed=link.p_signed, rights_granted=link.p_rights,
                 master_data_complete=_master_data_complete(org, link.p_premises), rights=[],
-                can_open_account=link.p_read, invitation_id=str(inv.public_id) if inv else None,
+                can_open_account=link.p_rights, invitation_id=str(inv.public_id) if inv else None,
             )
         invitations = OperatorInvitation.unscoped.filter(_ids("pk", invitation_ids)).select_related("operator")
         for inv in invitations.annotate(**_progress_annotations("operator_id", self.dealer)):
@@ -1118,7 +1116,7 @@ class OperatorOverview:
                 created_at=inv.created_at, invited=True, registered=org is not None,
                 agreement_signed=bool(org and inv.p_signed), rights_granted=bool(org and inv.p_rights),
                 master_data_complete=_master_data_complete(org, inv.p_premises), rights=[],
-                can_open_account=bool(org and inv.p_read), invitation_id=str(inv.public_id),
+                can_open_account=bool(org and inv.p_rights), invitation_id=str(inv.public_id),
             )
         operator_ids = sorted({row.operator.pk for row in rows.values() if row.operator is not None})
         rights: dict[int, list[str]] = {}

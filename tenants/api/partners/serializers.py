@@ -140,7 +140,7 @@ class OverviewRowSerializer(serializers.Serializer):
         return {key: done for key, _label, done in row.steps}
 
     def get_account_url(self, row) -> str | None:
-        """The operator's account page, for operators that granted the read right."""
+        """The operator's account page, for operators that granted the dealer any right (each includes viewing)."""
         return f"/o/{row.operator.public_id}/" if row.can_open_account else None
 
 

@@ -99,6 +99,16 @@ def test_progress_per_stage(dealer):
     assert rows["Operator 0004 GmbH"]["account_url"] == f"/o/{rows['Operator 0004 GmbH']['operator_id']}/"
 
 
+def test_any_right_gives_an_open_account_link_not_only_read(dealer):
+    make_operators(dealer.organization, 5)
+    operator = Organization.unscoped.get(name="Operator 0003 GmbH")
+    AccessGrant.unscoped.filter(organization=operator).update(right="configure")
+    row = next(r for r in _rows(dealer, page_size=50)["results"] if r["company_name"] == "Operator 0003 GmbH")
+    assert row["rights"] == ["configure"]
+    assert row["account_url"] == f"/o/{operator.public_id}/"
+    assert dealer.client.get(row["account_url"]).status_code == 200
+
+
 def test_master_data_needs_tax_number_address_and_a_betriebsstaette(dealer):
     make_operators(dealer.organization, 5)
     org = Organization.unscoped.get(name="Operator 0004 GmbH")

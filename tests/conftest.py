@@ -56,3 +56,13 @@ def read_only_key(actors):
     from tests.factories import make_api_key
 
     return make_api_key(actors.owner.organization, can_write=False, name="owner read-only key")
+
+
+@pytest.fixture
+def in_english(settings):
+    """For tests that read English messages: the portal's default language is German."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

@@ -182,6 +182,7 @@ def test_framework_pages_by_actor(actors, framework, other_dealer):
     assert str(framework.public_id) not in other_list
 
 
+@pytest.mark.usefixtures("in_english")
 def test_countersigning_on_the_page(actors, framework):
     client = actors.session_client("partner")
     url = f"/o/{actors.partner.org_id}/framework-contracts/{framework.public_id}/countersign/"

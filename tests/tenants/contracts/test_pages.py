@@ -135,6 +135,7 @@ def test_signing_ignores_an_unsafe_next(pending, evil):
     assert _status(pending.organization) == RoleStatus.ACTIVE
 
 
+@pytest.mark.usefixtures("in_english")
 def test_a_wrong_name_or_missing_consent_is_shown_on_the_page(pending):
     response = _sign_via_page(pending.client, pending.org_id, name="Somebody Else")
     assert response.status_code == 200

@@ -113,9 +113,11 @@ def test_a_row_with_more_values_than_the_header_fails(dealer):
 
 
 def test_size_and_row_limits(dealer, monkeypatch):
-    monkeypatch.setattr(svc, "CSV_MAX_ROWS", 2)
+    # the limits are read where the CSV is parsed (and by the API for the upload size)
+    monkeypatch.setattr("tenants.services.partners.invitations.CSV_MAX_ROWS", 2)
     body = assert_envelope(_import(dealer, csv_file(GOOD_1, GOOD_2, GOOD_AT)), 413, "E_CSV_TOO_LARGE")
     assert "2" in body["message"]
+    monkeypatch.setattr("tenants.services.partners.invitations.CSV_MAX_BYTES", 100)
     monkeypatch.setattr(svc, "CSV_MAX_BYTES", 100)
     assert_envelope(_import(dealer, csv_file(GOOD_1)), 413, "E_CSV_TOO_LARGE")
     assert not OperatorInvitation.unscoped.exists() and not InvitationImport.unscoped.exists()
@@ -144,14 +146,16 @@ def test_the_import_page_shows_the_report(dealer):
 
 def test_a_failing_mail_queue_leaves_no_half_written_row(dealer, monkeypatch):
     """A row that fails while being written rolls back completely; the other rows stay."""
-    real = svc.queue_mail
+    from tenants.services.partners import invitations
+
+    real = invitations.queue_mail
 
     def flaky(to, *args, **kwargs):
         if to == "ella@eck.example":
             raise svc.PartnerError("E_VALIDATION", "mail refused", details={"contact_email": ["mail refused"]})
         return real(to, *args, **kwargs)
 
-    monkeypatch.setattr(svc, "queue_mail", flaky)
+    monkeypatch.setattr("tenants.services.partners.invitations.queue_mail", flaky)
     body = _import(dealer, csv_file(GOOD_1, GOOD_2)).json()
     assert [row["status"] for row in body["report"]] == ["imported", "failed"]
     assert list(OperatorInvitation.unscoped.values_list("contact_email", flat=True)) == ["sina@sonne.example"]

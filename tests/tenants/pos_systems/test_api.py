@@ -380,6 +380,7 @@ def test_sharing_needs_exactly_one_dealer(pos_actors, pos_system, payload, code)
     assert PosSystemDealer.unscoped.count() == 1 and not OutgoingMail.objects.exists()
 
 
+@pytest.mark.usefixtures("in_english")
 def test_an_operator_is_no_share_target(pos_actors, pos_system):
     operator = make_organization(make_user("betrieb@example.com"), roles=(RoleKind.OPERATOR,))
     response = api_client(pos_actors.owner.key).post(system_url(pos_actors.owner, pos_system, "/dealers"),

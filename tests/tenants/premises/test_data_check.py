@@ -77,6 +77,7 @@ def test_findings_appear_and_disappear_as_the_data_are_completed(owner):
     assert _assert_consistent(organization) is True
 
 
+@pytest.mark.usefixtures("in_english")
 def test_the_vat_id_cannot_replace_the_tax_number(premises, owner):
     organization = owner.organization
     Organization.unscoped.filter(pk=organization.pk).update(tax_number="")

@@ -56,6 +56,7 @@ def test_it_refuses_malformed_tax_numbers(value):
     assert not validators.is_valid_tax_number(value)
 
 
+@pytest.mark.usefixtures("in_english")
 def test_the_length_message_names_both_formats():
     with pytest.raises(ValidationError) as info:
         validate_tax_number("123456789")
@@ -81,6 +82,7 @@ def test_it_accepts_vat_ids_with_correct_check_digits(value):
     validate_vat_id(value)
 
 
+@pytest.mark.usefixtures("in_english")
 @pytest.mark.parametrize("value", ["DE123456789", "DE136695977", "ATU13585626", "FR41303265045"])
 def test_it_refuses_vat_ids_with_a_wrong_check_digit(value):
     assert not vat.is_valid(value)

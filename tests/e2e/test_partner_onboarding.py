@@ -19,16 +19,14 @@ form field names and URLs. Screenshots go to ``$E2E_ARTIFACTS_DIR`` (default ``t
 import base64
 import os
 import re
-from importlib import import_module
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django_otp.oath import totp
 from playwright.sync_api import expect
 
 from portal.models import LogEntry, OutgoingMail
-from tenants.models import ContractKind, ContractVersion, Organization, Outlet
+from tenants.models import Organization, Outlet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -40,13 +38,6 @@ UUID = r"[0-9a-f-]{36}"
 CREATOR = {"full_name": "Clara Creator", "email": "clara@kassenbau.example", "company": "Kassenbau Creator GmbH"}
 DEALER = {"full_name": "Dieter Dealer", "email": "dieter@kassenhandel.example", "company": "Kassenhandel Dealer GmbH"}
 OPERATOR = {"full_name": "Olga Operator", "email": "olga@imbiss.example", "company": "Imbiss Operator GmbH"}
-
-
-@pytest.fixture(autouse=True)
-def _contract_texts(transactional_db):
-    """Version 1 of the role contracts (migration 0004); an earlier transactional test may have flushed it."""
-    if ContractVersion.objects.filter(version=1).count() < len(ContractKind.values):
-        import_module("tenants.migrations.0004_initial_contract_texts").create(apps, None)
 
 
 def _totp_now(secret: str) -> str:

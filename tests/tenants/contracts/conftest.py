@@ -2,25 +2,14 @@
 
 from datetime import date
 from decimal import Decimal
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 
 from tenants.models import ContractKind, ContractVersion, DiscountTier, FrameworkContract, RoleKind
 from tenants.services.contracts import text_sha256
 from tenants.services.grants import grant_right
 from tests.factories import give_totp_device, make_dealer_with_grant, make_organization, make_user
 from tests.helpers import session_client
-
-
-@pytest.fixture(autouse=True)
-def _contract_texts(request):
-    """Version 1 of the three contracts (migration 0004), recreated if a transactional test flushed it."""
-    if "db" not in request.fixturenames and "transactional_db" not in request.fixturenames:
-        request.getfixturevalue("db")
-    if ContractVersion.objects.filter(version=1).count() < len(ContractKind.values):
-        import_module("tenants.migrations.0004_initial_contract_texts").create(apps, None)
 
 
 def sign_payload(version, user, language="de", **overrides) -> dict:

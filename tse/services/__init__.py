@@ -1,0 +1,1 @@
+"""Business logic of the TSE app: signing-unit lifecycle and TAR exports."""

@@ -1,0 +1,108 @@
+"""Signing units (TSEs): creation, initialization, time, disabling, and the backend of a unit.
+
+- A **software TSE** gets a new key pair and a self-signed certificate at creation; its private
+  key is stored encrypted (``portal.crypto``, purpose ``tse-private-key``). It is refused in the
+  live environment and always runs in mode ``test`` (``E_SOFTWARE_TSE_NOT_ALLOWED``).
+- Units of real TSEs (fiskaly, LAN) are created without key material; their adapter registers
+  itself with ``register_backend`` and fills serial number, key and certificate.
+- ``initialize_signing_unit`` runs ``initialize`` and the first ``updateTime``, so the unit can
+  sign right away. ``disable_signing_unit`` is irreversible.
+
+Every lifecycle change writes an audit entry (``tse.signing_unit.*``).
+"""
+
+from django.db import transaction
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from portal.services.audit import log_action, register_action_labels
+from tse.backends.base import TseBackend, TseError
+from tse.backends.software import SoftwareTse, ensure_software_tse_allowed, generate_key_material
+from tse.models import BackendType, Curve, SigningUnit, SigningUnitMode
+
+__all__ = [
+    "create_signing_unit",
+    "disable_signing_unit",
+    "get_backend",
+    "initialize_signing_unit",
+    "register_backend",
+    "update_signing_unit_time",
+]
+
+register_action_labels({
+    "tse.signing_unit.created": _("Signing unit (TSE) created"),
+    "tse.signing_unit.initialized": _("Signing unit (TSE) initialized"),
+    "tse.signing_unit.disabled": _("Signing unit (TSE) disabled"),
+})
+
+_BACKENDS: dict[str, type[TseBackend]] = {BackendType.SOFTWARE: SoftwareTse}
+
+
+def register_backend(backend: str, backend_class: type[TseBackend]) -> None:
+    """Adapters of real TSEs register their ``TseBackend`` class for their backend type."""
+    _BACKENDS[backend] = backend_class
+
+
+def get_backend(signing_unit: SigningUnit) -> TseBackend:
+    backend_class = _BACKENDS.get(signing_unit.backend)
+    if backend_class is None:
+        raise TseError("E_BACKEND_UNAVAILABLE",
+                       gettext("No adapter is installed for this TSE type."), status=503)
+    return backend_class(signing_unit)
+
+
+def create_signing_unit(*, actor, organization, backend: str = BackendType.SOFTWARE, curve: str = Curve.P256,
+                        outlet=None, mode: str = SigningUnitMode.TEST, max_clients: int | None = None,
+                        description: str = "") -> SigningUnit:
+    """A new signing unit of ``organization`` (the operator), state ``uninitialized``."""
+    if backend not in BackendType.values:
+        raise TseError("E_UNKNOWN_BACKEND", gettext("Unknown TSE type."))
+    if mode not in SigningUnitMode.values:
+        raise TseError("E_VALIDATION", gettext("Unknown mode."))
+    if outlet is not None and outlet.organization_id != organization.pk:
+        raise TseError("E_OUTLET_NOT_FOUND", gettext("The outlet does not exist."), status=404)
+    if max_clients is not None and (not isinstance(max_clients, int) or max_clients < 1):
+        raise TseError("E_VALIDATION", gettext("The maximum number of clients must be a positive number."))
+    unit = SigningUnit(organization=organization, outlet=outlet, backend=backend, mode=mode,
+                       max_clients=max_clients, description=description)
+    if backend == BackendType.SOFTWARE:
+        ensure_software_tse_allowed()
+        if mode != SigningUnitMode.TEST:
+            raise TseError("E_SOFTWARE_TSE_NOT_ALLOWED",
+                           gettext("The software TSE is not certified and runs in test mode only."), status=403)
+        for name, value in generate_key_material(curve).items():
+            setattr(unit, name, value)
+    with transaction.atomic():
+        unit.save()
+        log_action("tse.signing_unit.created", actor, organization, unit,
+                   data={"backend": backend, "curve": unit.curve, "serial_number": unit.serial_number,
+                         "mode": mode, "outlet": str(outlet.public_id) if outlet else None})
+    return unit
+
+
+def initialize_signing_unit(*, actor, signing_unit: SigningUnit, description: str = "") -> SigningUnit:
+    """``initialize`` followed by the first ``updateTime``; the unit can sign afterwards."""
+    backend = get_backend(signing_unit)
+    with transaction.atomic():
+        initialized = backend.initialize(description)
+        timed = backend.update_time()
+        log_action("tse.signing_unit.initialized", actor, signing_unit.organization, backend.signing_unit,
+                   data={"signature_counters": [initialized.signature.counter, timed.signature.counter]})
+    return backend.signing_unit
+
+
+def update_signing_unit_time(*, signing_unit: SigningUnit) -> SigningUnit:
+    """Synchronise the TSE time (an ``updateTime`` system log); run after restarts and periodically."""
+    backend = get_backend(signing_unit)
+    backend.update_time()
+    return backend.signing_unit
+
+
+def disable_signing_unit(*, actor, signing_unit: SigningUnit) -> SigningUnit:
+    """Disable the unit for good (``disableSecureElement``); exports stay possible."""
+    backend = get_backend(signing_unit)
+    with transaction.atomic():
+        result = backend.disable()
+        log_action("tse.signing_unit.disabled", actor, signing_unit.organization, backend.signing_unit,
+                   data={"signature_counter": result.signature.counter})
+    return backend.signing_unit

@@ -1,20 +1,6 @@
 from django.db import migrations
 
-SQL = """
-CREATE TRIGGER tenants_contractsignature_append_only BEFORE UPDATE OR DELETE ON tenants_contractsignature
-    FOR EACH ROW EXECUTE FUNCTION portal_forbid_change();
-"""
-DROP_SQL = "DROP TRIGGER IF EXISTS tenants_contractsignature_append_only ON tenants_contractsignature;"
-
-
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(SQL, params=None)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_SQL, params=None)
+from portal.db import append_only_trigger
 
 
 class Migration(migrations.Migration):
@@ -22,4 +8,4 @@ class Migration(migrations.Migration):
 
     dependencies = [("tenants", "0002_partner_onboarding"), ("portal", "0003_logentry_append_only")]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [append_only_trigger("tenants_contractsignature")]

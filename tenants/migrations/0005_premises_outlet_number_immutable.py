@@ -1,5 +1,7 @@
 from django.db import migrations
 
+from portal.db import postgresql_only
+
 IMMUTABLE_SQL = """
 CREATE OR REPLACE FUNCTION tenants_outlet_number_immutable() RETURNS trigger AS $$
 BEGIN
@@ -19,19 +21,10 @@ DROP FUNCTION IF EXISTS tenants_outlet_number_immutable();
 """
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(IMMUTABLE_SQL, params=None)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_SQL, params=None)
-
 
 class Migration(migrations.Migration):
     """An outlet number never changes once set; on PostgreSQL a trigger refuses an UPDATE that changes it."""
 
     dependencies = [("tenants", "0004_initial_contract_texts")]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [postgresql_only(IMMUTABLE_SQL, DROP_SQL)]

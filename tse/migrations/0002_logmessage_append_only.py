@@ -1,20 +1,6 @@
 from django.db import migrations
 
-FORBID_SQL = """
-CREATE TRIGGER tse_logmessage_append_only BEFORE UPDATE OR DELETE ON tse_logmessage
-    FOR EACH ROW EXECUTE FUNCTION portal_forbid_change();
-"""
-DROP_SQL = "DROP TRIGGER IF EXISTS tse_logmessage_append_only ON tse_logmessage;"
-
-
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORBID_SQL, params=None)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_SQL, params=None)
+from portal.db import append_only_trigger
 
 
 class Migration(migrations.Migration):
@@ -25,4 +11,4 @@ class Migration(migrations.Migration):
         ("portal", "0003_logentry_append_only"),
     ]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [append_only_trigger("tse_logmessage")]

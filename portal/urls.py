@@ -47,8 +47,8 @@ organization_patterns = [
 # Feature areas of the tenants app bring their own pages (tenants/urls/<area>.py).
 TENANT_AREAS = ("contracts", "pos_systems", "partners", "premises")
 feature_urlpatterns = []
-for area in TENANT_AREAS:
-    module = import_module(f"tenants.urls.{area}")
+for module_name in [f"tenants.urls.{area}" for area in TENANT_AREAS] + ["tse.urls"]:
+    module = import_module(module_name)
     organization_patterns += module.organization_urlpatterns
     feature_urlpatterns += module.urlpatterns
 

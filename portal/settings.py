@@ -149,6 +149,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- TSE signing ------------------------------------------------------------------------------
+# How long a signing request waits for the worker before it answers "unsigned" (never block the till).
+TSE_SIGNING_TIMEOUT_SECONDS = env_int("TSE_SIGNING_TIMEOUT_SECONDS", 5)
+# Open (ACTIVE) transactions allowed per TSE, as fiskaly's limit.
+TSE_MAX_OPEN_TRANSACTIONS = env_int("TSE_MAX_OPEN_TRANSACTIONS", 2000)
+
 # --- Auth -----------------------------------------------------------------------------------
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -233,6 +233,7 @@ def test_refused_operations_use_no_counter(backend, ready_unit):
     assert unit.transaction_counter == 0
 
 
+@pytest.mark.usefixtures("in_english")
 def test_info_labels_the_software_tse_not_certified(backend, ready_unit):
     backend.start_transaction("KASSE-01")
     info = backend.info()

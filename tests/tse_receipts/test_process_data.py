@@ -20,6 +20,9 @@ from tse.receipts.process_data import (
     vat_rate_for_key,
 )
 
+# The messages under test are the English msgids; the portal defaults to German.
+pytestmark = pytest.mark.usefixtures("in_english")
+
 
 def receipt(receipt_type="RECEIPT", vat=(), payments=None):
     data = {

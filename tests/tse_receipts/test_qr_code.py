@@ -28,6 +28,9 @@ from tse.receipts.qr_code import (
     verify_qr_code,
 )
 
+# The messages under test are the English msgids; the portal defaults to German.
+pytestmark = pytest.mark.usefixtures("in_english")
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VECTOR_FILE = "qr_test_vectors.txt"
 REPO_VECTORS = Path(__file__).resolve().parent / "data" / VECTOR_FILE

@@ -107,11 +107,11 @@ def body_hash(data) -> str:
 
 
 def signing_timeout() -> float:
-    return float(getattr(settings, "TSE_SIGNING_TIMEOUT_SECONDS", 5))
+    return float(settings.TSE_SIGNING_TIMEOUT_SECONDS)
 
 
 def open_transaction_limit() -> int:
-    return int(getattr(settings, "TSE_MAX_OPEN_TRANSACTIONS", 2000))
+    return int(settings.TSE_MAX_OPEN_TRANSACTIONS)
 
 
 # --- TSS ------------------------------------------------------------------------------------------

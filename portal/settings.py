@@ -134,6 +134,8 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
+    "tse.export_tar": {"queue": "exports"},
+    "tse.schedule_monthly_exports": {"queue": "exports"},
     "tse.*": {"queue": "signing"},
     "exports.*": {"queue": "exports"},
     "tenants.billing.*": {"queue": "billing"},
@@ -147,6 +149,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.purge_idempotency_records",
         "schedule": crontab(hour=3, minute=17),
     },
+    "tse-monthly-tar-exports": {
+        "task": "tse.schedule_monthly_exports",
+        "schedule": crontab(hour=2, minute=41),
+    },
+    "tse-lifecycle-monitoring": {
+        "task": "tse.check_signing_units",
+        "schedule": crontab(hour=6, minute=5),
+    },
 }
 
 # --- TSE signing ------------------------------------------------------------------------------
@@ -154,6 +164,15 @@ CELERY_BEAT_SCHEDULE = {
 TSE_SIGNING_TIMEOUT_SECONDS = env_int("TSE_SIGNING_TIMEOUT_SECONDS", 5)
 # Open (ACTIVE) transactions allowed per TSE, as fiskaly's limit.
 TSE_MAX_OPEN_TRANSACTIONS = env_int("TSE_MAX_OPEN_TRANSACTIONS", 2000)
+# Monitoring: certificate-expiry warnings (days before), the time-sync age that counts as stale.
+TSE_CERTIFICATE_WARNING_DAYS = (90, 30, 7)
+TSE_TIME_SYNC_MAX_AGE_HOURS = env_int("TSE_TIME_SYNC_MAX_AGE_HOURS", 24)
+# A TAR export per TSE is due when the last one is older than this (dashboard reminder, monthly job).
+TSE_EXPORT_REMINDER_DAYS = env_int("TSE_EXPORT_REMINDER_DAYS", 30)
+# fiskaly SIGN DE v2 (cloud TSE) account of this portal; without a key the fiskaly backend is off.
+FISKALY_BASE_URL = env_str("FISKALY_BASE_URL", "https://kassensichv-middleware.fiskaly.com/api/v2")
+FISKALY_API_KEY = env_str("FISKALY_API_KEY")
+FISKALY_API_SECRET = env_secret("FISKALY_API_SECRET")
 
 # --- Auth -----------------------------------------------------------------------------------
 PASSWORD_HASHERS = [

@@ -151,7 +151,8 @@ def actor_for_user(user) -> Actor:
 
 def actor_for_api_key(api_key) -> Actor:
     org_id = api_key.organization_id
-    rights, via = _grants([org_id])
+    # A POS-device key acts for its own organization only, never for operators through grants.
+    rights, via = ({}, {}) if getattr(api_key, "pos_device", False) else _grants([org_id])
     return Actor(api_key=api_key, member_roles={org_id: "api_key"}, granted_rights=rights, granted_via=via)
 
 

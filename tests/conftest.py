@@ -9,6 +9,8 @@ exactly as in production, so the isolation under test is the real one.
 import pytest
 from django_scopes import scopes_disabled
 
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture(autouse=True)
 def _scopes_disabled_outside_requests():

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tse.views import protocol, receipts, signing_units
+from tse.views import connections, exports, protocol, receipts, signing_units
 
 organization_urlpatterns = [
     path("tse/", signing_units.signing_units_view, name="tse_list"),
@@ -14,6 +14,10 @@ organization_urlpatterns = [
          name="tse_initialize"),
     path("tse/<uuid:signing_unit_id>/disable/", signing_units.signing_unit_disable_view, name="tse_disable"),
     path("tse/<uuid:signing_unit_id>/clients/", signing_units.signing_unit_client_view, name="tse_register_client"),
-    path("tse/<uuid:signing_unit_id>/export/", signing_units.signing_unit_export_view, name="tse_export"),
+    path("tse/<uuid:signing_unit_id>/lan-connection/", connections.lan_connection_view, name="tse_lan_connection"),
+    path("tse/<uuid:signing_unit_id>/export/", exports.export_start_view, name="tse_export"),
+    path("tse/<uuid:signing_unit_id>/exports/<uuid:export_id>/", exports.export_row_view, name="tse_export_row"),
+    path("tse/<uuid:signing_unit_id>/exports/<uuid:export_id>/file/", exports.export_download_view,
+         name="tse_export_download"),
 ]
 urlpatterns = []

@@ -2,13 +2,19 @@
 
 The middleware resolves the key before the tenant scope is opened, so one mechanism scopes session
 users and machine clients alike; the DRF authentication class then reports the result to DRF.
+
+A POS-device key (``ApiKey.pos_device``) is restricted here, for every view at once: any path
+outside the signing API (``/api/v1/tss…``) answers 403 ``E_API_KEY_RESTRICTED``; its actor
+(``portal.tenancy.actor_for_api_key``) reaches no operator through access grants.
 """
 
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from rest_framework import authentication
 
-from portal.api.exceptions import ApiError
+from portal.api.exceptions import ApiError, error_response
 
-__all__ = ["ApiKeyAuthentication", "ApiKeyMiddleware", "ApiKeyPrincipal"]
+__all__ = ["ApiKeyAuthentication", "ApiKeyMiddleware", "ApiKeyPrincipal", "is_signing_api_path"]
 
 
 class ApiKeyPrincipal:
@@ -43,7 +49,16 @@ class ApiKeyMiddleware:
                 request.api_key = authenticate_api_key(header[7:].strip())
             except ApiKeyRejected as exc:
                 request.api_key_error = exc
+        if request.api_key is not None and request.api_key.pos_device and not is_signing_api_path(request.path):
+            return error_response(403, "E_API_KEY_RESTRICTED",
+                                  _("This API key belongs to a POS device and may use the signing API only."))
         return self.get_response(request)
+
+
+def is_signing_api_path(path: str) -> bool:
+    """A path of the POS signing API (``/api/v1/tss`` and below), the only one a POS-device key may use."""
+    root = reverse("signing-tss-list")
+    return path == root or path.startswith(f"{root}/")
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -9,6 +9,7 @@ from portal.models import LogEntry
 from portal.services.audit import ACTION_LABELS
 from portal.views.base import ACTIVE_ORGANIZATION_SESSION_KEY, organization_page
 from tenants.models import ApiKey, Membership, Organization, RoleKind
+from tse.services.monitoring import tse_dashboard
 
 
 @login_required
@@ -45,6 +46,8 @@ def dashboard_view(request, organization):
         if request.actor.can(organization.pk, "view_api_keys") else None,
         # the tax office notification needs the Steuernummer; a VAT id cannot replace it
         "needs_tax_data": not organization.tax_number,
+        # operators (and partners acting for them) see the health of the TSEs first
+        "tse": tse_dashboard(organization) if RoleKind.OPERATOR in roles else None,
     }
     return render(request, "portal/dashboard.html", context)
 

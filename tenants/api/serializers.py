@@ -115,6 +115,8 @@ class ApiKeySerializer(serializers.ModelSerializer):
     prefix = serializers.CharField(source="display_prefix", read_only=True)
     rights = serializers.ListField(child=serializers.CharField(), read_only=True)
     is_active = serializers.BooleanField(read_only=True)
+    pos_device = serializers.BooleanField(
+        read_only=True, help_text=_("A key for a POS device: it may use only the signing API (/api/v1/tss…)."))
 
     class Meta:
         model = ApiKey
@@ -124,6 +126,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
             "prefix",
             "rights",
             "can_write",
+            "pos_device",
             "expires_at",
             "created_at",
             "revoked_at",
@@ -136,6 +139,12 @@ class ApiKeySerializer(serializers.ModelSerializer):
 class ApiKeyCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     can_write = serializers.BooleanField(default=False)
+    pos_device = serializers.BooleanField(
+        default=False,
+        help_text=_("A key for a POS device (till): it may call only the signing API (/api/v1/tss…) of its own "
+                    "organization — every other endpoint answers 403 E_API_KEY_RESTRICTED, and operators reached "
+                    "through access grants do not exist for it. Such a key always has write access."),
+    )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 

@@ -127,5 +127,9 @@ class ApiKeyForm(BootstrapFormMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, help_text=_("What the key is for, e.g. 'POS rollout'."))
     can_write = forms.BooleanField(label=_("Write access"), required=False,
                                    help_text=_("Without it the key can only read."))
+    pos_device = forms.BooleanField(
+        label=_("POS device (signing API only)"), required=False,
+        help_text=_("For a till: the key may use only the signing API (/api/v1/tss…) of this organization, "
+                    "with write access, and nothing else."))
     expires_at = forms.DateTimeField(label=_("Expires at (optional)"), required=False,
                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))

@@ -23,6 +23,8 @@ class ApiKey(models.Model):
     key_id = models.CharField(_("key id"), max_length=16, unique=True)
     secret_digest = models.CharField(max_length=64)
     can_write = models.BooleanField(_("write access"), default=False)
+    # A key for a POS device: only the signing API (/api/v1/tss…) of its own organization.
+    pos_device = models.BooleanField(_("POS device (signing API only)"), default=False)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(

@@ -1,4 +1,10 @@
-"""API keys: created with the secret shown once, stored as an HMAC digest, revocable at once."""
+"""API keys: created with the secret shown once, stored as an HMAC digest, revocable at once.
+
+A key with ``pos_device`` is for a till: it may use only the POS signing API (``/api/v1/tss…``) of
+its own organization, which needs write access (so it always gets ``can_write``). The restriction
+is enforced where a key is authenticated (``portal.api.authentication.ApiKeyMiddleware``,
+``portal.tenancy.actor_for_api_key``).
+"""
 
 import hashlib
 import hmac
@@ -33,8 +39,11 @@ def _digest(secret: str) -> str:
 
 
 @transaction.atomic
-def create_api_key(*, actor, organization, name: str, can_write: bool, expires_at=None) -> tuple[ApiKey, str]:
+def create_api_key(*, actor, organization, name: str, can_write: bool, expires_at=None,
+                   pos_device: bool = False) -> tuple[ApiKey, str]:
     """Create a key and return it with its plaintext, which is never stored or shown again."""
+    pos_device = bool(pos_device)
+    can_write = bool(can_write) or pos_device  # signing needs write access
     if expires_at is not None and expires_at <= timezone.now():
         raise ValueError(_("The expiry must be in the future."))
     key_id = secrets.token_hex(KEY_ID_BYTES)
@@ -46,6 +55,7 @@ def create_api_key(*, actor, organization, name: str, can_write: bool, expires_a
         key_id=key_id,
         secret_digest=_digest(secret),
         can_write=can_write,
+        pos_device=pos_device,
         expires_at=expires_at,
         created_by=actor.user if actor is not None and actor.user and actor.user.is_authenticated else None,
     )
@@ -54,7 +64,8 @@ def create_api_key(*, actor, organization, name: str, can_write: bool, expires_a
         actor,
         organization,
         api_key,
-        {"name": name, "rights": api_key.rights, "expires_at": expires_at.isoformat() if expires_at else None},
+        {"name": name, "rights": api_key.rights, "pos_device": pos_device,
+         "expires_at": expires_at.isoformat() if expires_at else None},
     )
     return api_key, f"{api_key.prefix}{key_id}.{secret}"
 

@@ -115,7 +115,8 @@ def test_it_audits_an_api_key_created_through_the_api(actors):
         e for e in _entries(actors.owner.organization, "tenants.apikey.created") if e.object_id == response.json()["id"]
     ]
     assert entry.actor_api_key_id == actors.owner.api_key.pk
-    assert entry.data == {"name": "till 9", "rights": ["read", "write"], "expires_at": None}
+    assert entry.data == {"name": "till 9", "rights": ["read", "write"], "expires_at": None,
+                          "pos_device": False}
     assert entry.request_id == response["X-Request-ID"]
     assert entry.ip_address == "127.0.0.1"
 

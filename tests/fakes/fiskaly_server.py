@@ -22,10 +22,13 @@ Usage::
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
+import io
 import json
 import re
 import secrets
+import tarfile
 import threading
 import time
 import uuid
@@ -35,11 +38,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import NameOID
 
 API_PREFIX = "/api/v2"
+BSI_CERTIFICATION_ID = "BSI-K-TR-0490-2021"
+CERTIFICATE_VALIDITY = dt.timedelta(days=5 * 365)
 MAX_BODY = 1024 * 1024
 MAX_CLIENTS = 199
 MAX_ACTIVE_TX = 2000
@@ -116,6 +123,7 @@ class _Tss:
     key: ec.EllipticCurvePrivateKey
     public_key_b64: str
     serial_number: str
+    certificate_pem: bytes = b""
     state: str = "CREATED"
     admin_pin: str | None = None  # None = blocked right after creation
     pin_failures: int = 0
@@ -131,6 +139,8 @@ class _Tss:
     clients: dict[str, dict[str, Any]] = field(default_factory=dict)
     txs: dict[str, _Tx] = field(default_factory=dict)
     exports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (signature counter, unix time, TAR member name, signed message) of every signed log (fake)
+    logs: list[tuple[int, int, str, bytes]] = field(default_factory=list)
 
 
 @dataclass
@@ -359,6 +369,8 @@ class FakeFiskalyServer:
                 return 200, self._trigger_export(tss_id, export_id.lower(), params)
             case "GET", ["export", export_id]:
                 return 200, self._retrieve_export(tss_id, export_id.lower())
+            case "GET", ["export", export_id, "file"]:
+                return 200, self._export_file(tss_id, export_id.lower())
         raise ApiError(404, "E_NOT_FOUND", f"no route for {method} {path}")
 
     # --- auth --------------------------------------------------------------------------
@@ -417,6 +429,9 @@ class FakeFiskalyServer:
 
     def _system_log(self, tss: _Tss) -> None:
         tss.signature_counter += 1  # system logs consume signature-counter values
+        now = int(time.time())
+        name = f"Unixt_{now}_Sig-{tss.signature_counter}_Log-Sys_fake.log"
+        tss.logs.append((tss.signature_counter, now, name, b"system|%d" % tss.signature_counter))
 
     def _create_tss(self, tss_id: str, body: dict[str, Any]) -> dict[str, Any]:
         _check_uuid(tss_id)
@@ -433,6 +448,7 @@ class FakeFiskalyServer:
             key=key,
             public_key_b64=base64.b64encode(point).decode(),
             serial_number=hashlib.sha256(point).hexdigest(),
+            certificate_pem=_certificate(key, hashlib.sha256(point).hexdigest()),
             metadata=_metadata(body),
             time_creation=int(time.time()),
         )
@@ -449,7 +465,8 @@ class FakeFiskalyServer:
             "description": tss.description,
             "serial_number": tss.serial_number,
             "public_key": tss.public_key_b64,
-            "certificate": base64.b64encode(b"fake certificate " + tss.serial_number.encode()).decode(),
+            "certificate": base64.b64encode(tss.certificate_pem).decode(),
+            "bsi_certification_id": BSI_CERTIFICATION_ID,
             "signature_algorithm": "ecdsa-plain-SHA256",
             "signature_timestamp_format": "unixTime",
             "transaction_data_encoding": "UTF-8",
@@ -692,6 +709,8 @@ class FakeFiskalyServer:
             )
         tx.revisions.append((body, response))
         tss.txs[tx.id] = tx
+        name = f"Unixt_{now}_Sig-{counter}_Log-Tra_No-{tx.number}_{operation}_Client-{client['serial_number']}.log"
+        tss.logs.append((counter, now, name, message))
         return response
 
     def _find_tx(self, tss: _Tss, tx_ref: str) -> _Tx:
@@ -747,6 +766,7 @@ class FakeFiskalyServer:
                 raise ApiError(409, "E_TOO_MANY_EXPORTS", "10 exports in flight")
             export = {
                 "_id": export_id,
+                "_file": self._build_tar(tss, params),
                 "_type": "EXPORT",
                 "_env": self.env,
                 "tss_id": tss.id,
@@ -755,7 +775,7 @@ class FakeFiskalyServer:
                 "parameters": dict(params),
             }
             tss.exports[export_id] = export
-        return dict(export)
+        return _public(export)
 
     def _retrieve_export(self, tss_id: str, export_id: str) -> dict[str, Any]:
         tss = self._get_tss(tss_id)
@@ -768,7 +788,38 @@ class FakeFiskalyServer:
             export.update(state="WORKING", time_start=now, estimated_time_of_completion=now + 1)
         elif export["state"] == "WORKING":
             export.update(state="COMPLETED", time_end=now, time_expiration=now + 30 * 86400)
-        return dict(export)
+        return _public(export)
+
+    def _build_tar(self, tss: _Tss, params: dict[str, str]) -> bytes:
+        """A small ustar archive of the selected logs plus the certificate, taken when triggered (fake)."""
+        logs = tss.logs
+        if "start_signature_counter" in params:
+            logs = [log for log in logs if log[0] >= int(params["start_signature_counter"])]
+        if "end_signature_counter" in params:
+            logs = [log for log in logs if log[0] <= int(params["end_signature_counter"])]
+        if "start_date" in params:
+            logs = [log for log in logs if log[1] >= int(params["start_date"])]
+        if "end_date" in params:
+            logs = [log for log in logs if log[1] <= int(params["end_date"])]
+        buffer = io.BytesIO()
+        now = int(time.time())
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+            members = [(f"{tss.serial_number}_X509.pem", tss.certificate_pem)]
+            members += [(name, data) for _counter, _unix, name, data in logs]
+            for name, data in members:
+                info = tarfile.TarInfo(name)
+                info.size, info.mtime = len(data), now
+                archive.addfile(info, io.BytesIO(data))
+        return buffer.getvalue()
+
+    def _export_file(self, tss_id: str, export_id: str) -> bytes:
+        tss = self._get_tss(tss_id)
+        export = tss.exports.get(export_id)
+        if export is None:
+            raise ApiError(404, "E_EXPORT_NOT_FOUND", "export not found (fake)")
+        if export["state"] != "COMPLETED":
+            raise ApiError(404, "E_EXPORT_NOT_COMPLETED", "export not completed yet", {"Retry-After": "60"})
+        return export["_file"]
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -781,6 +832,27 @@ def _check_uuid(value: str) -> None:
         raise ApiError(400, "E_FAILED_SCHEMA_VALIDATION", f"{value!r} is not a UUID") from None
     if parsed.version != 4:
         raise ApiError(400, "E_FAILED_SCHEMA_VALIDATION", f"{value!r} is not a UUIDv4")
+
+
+def _public(export: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in export.items() if key != "_file"}
+
+
+def _certificate(key: ec.EllipticCurvePrivateKey, serial: str) -> bytes:
+    """A self-signed PEM certificate of the TSS key (the real one is issued by a CA)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, serial)])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + CERTIFICATE_VALIDITY)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM)
 
 
 def _metadata(body: dict[str, Any]) -> dict[str, str]:
@@ -803,6 +875,18 @@ def _process(schema: Any) -> tuple[str, str]:
         return "", ""
     if not isinstance(schema, dict) or len(schema) != 1:
         raise ApiError(400, "E_FAILED_SCHEMA_VALIDATION", "schema must have exactly one key")
+    if "raw" in schema:
+        raw = schema["raw"]
+        if not isinstance(raw, dict) or set(raw) != {"process_type", "process_data"}:
+            raise ApiError(400, "E_FAILED_SCHEMA_VALIDATION", "schema.raw needs process_type and process_data")
+        process_type = raw["process_type"]
+        if not isinstance(process_type, str) or not _DESCRIPTION_RE.match(process_type):
+            raise ApiError(400, "E_FAILED_SCHEMA_VALIDATION", "schema.raw.process_type: at most 100 printable chars")
+        try:
+            data = base64.b64decode(str(raw["process_data"]), validate=True).decode("utf-8")
+        except ValueError:
+            raise ApiError(400, "E_FAILED_SCHEMA_VALIDATION", "schema.raw.process_data must be base64 UTF-8") from None
+        return process_type, data
     standard = schema.get("standard_v1")
     if not isinstance(standard, dict) or set(standard) != {"receipt"}:
         raise ApiError(400, "E_FAILED_SCHEMA_VALIDATION", "this fake supports schema.standard_v1.receipt only")
@@ -852,10 +936,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length) if length else b""
         status, headers, payload = self.server_fake.handle(self.command, self.path, self.headers, raw_body)
-        data = json.dumps(payload).encode()
+        binary = isinstance(payload, bytes)
+        data = payload if binary else json.dumps(payload).encode()
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "application/x-tar" if binary else "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.send_header("request-id", str(uuid.uuid4()))
             for name, value in headers.items():

@@ -86,3 +86,42 @@ def set_up_tss(client: FiskalyClient) -> ReadyTss:
 @pytest.fixture
 def ready(client) -> ReadyTss:
     return set_up_tss(client)
+
+
+# --- the portal's fiskaly backend against the fake -------------------------------------------------
+
+
+@pytest.fixture
+def fiskaly_settings(fake, settings):
+    """The portal talks to the fake: its URL and credentials, short backoff and export polling."""
+    settings.FISKALY_BASE_URL = fake.base_url
+    settings.FISKALY_API_KEY = fake.api_key
+    settings.FISKALY_API_SECRET = fake.api_secret
+    settings.FISKALY_BACKOFF_BASE = 0.01
+    settings.FISKALY_BACKOFF_MAX = 0.02
+    settings.FISKALY_EXPORT_POLL_SECONDS = 0
+    settings.FISKALY_EXPORT_TIMEOUT_SECONDS = 5
+    return settings
+
+
+@pytest.fixture
+def fiskaly_operator(db):
+    from tests.factories import make_organization
+
+    return make_organization(name="Fiskaly Betriebs GmbH")
+
+
+def new_fiskaly_unit(organization, **kwargs):
+    from tse.models import BackendType
+    from tse.services.signing_units import create_signing_unit
+
+    return create_signing_unit(actor=None, organization=organization, backend=BackendType.FISKALY, mode="test",
+                               **kwargs)
+
+
+@pytest.fixture
+def fiskaly_unit(fiskaly_settings, fiskaly_operator):
+    """An initialized fiskaly signing unit (through ``initialize_signing_unit``)."""
+    from tse.services.signing_units import initialize_signing_unit
+
+    return initialize_signing_unit(actor=None, signing_unit=new_fiskaly_unit(fiskaly_operator))

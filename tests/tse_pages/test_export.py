@@ -1,6 +1,5 @@
-"""TAR export download: a valid tar, SHA-256 header matches the bytes, file name, time-range filter."""
+"""TAR export from the TSE detail page: start a job, the list shows it, download a valid archive with its SHA-256."""
 
-import datetime as dt
 import hashlib
 import io
 import re
@@ -10,26 +9,43 @@ import pytest
 
 from tests.tse import verifier
 from tests.tse_pages.conftest import DAY_2
-from tse.models import LogMessage
+from tse.models import ExportState, LogMessage, TarExport
 
 pytestmark = pytest.mark.django_db
 
 
-def _download(client, url, data=None) -> tuple[object, bytes]:
-    response = client.post(url, data or {})
-    assert response.status_code == 200, response.status_code
-    return response, b"".join(response.streaming_content)
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
 
 
-def test_export_download(actors, signed):
+def _start(client, detail, data, callbacks_fixture) -> TarExport:
+    with callbacks_fixture(execute=True):  # the (eager) job runs after the commit
+        response = client.post(f"{detail}export/", data)
+    assert response.status_code == 302 and response["Location"] == detail
+    return TarExport.unscoped.latest("created_at")
+
+
+def _download_link(client, detail, export) -> str:
+    body = client.get(detail).content.decode()
+    links = re.findall(r'href="([^"]+)" download', body)
+    assert links == [f"{detail}exports/{export.public_id}/file/"]
+    return links[0]
+
+
+def test_export_job_and_download(actors, signed, django_capture_on_commit_callbacks):
     unit = signed[1].signing_unit
-    url = f"/o/{actors.owner.org_id}/tse/{unit.public_id}/export/"
-    response, data = _download(actors.session_client("owner"), url)
+    client = actors.session_client("owner")
+    detail = f"/o/{actors.owner.org_id}/tse/{unit.public_id}/"
+    export = _start(client, detail, {}, django_capture_on_commit_callbacks)
+    assert export.state == ExportState.COMPLETED and export.requested_by == actors.owner.user
+    response = client.get(_download_link(client, detail, export))
+    data = b"".join(response.streaming_content)
     assert response["Content-Type"] == "application/x-tar"
-    assert response["X-Content-SHA256"] == hashlib.sha256(data).hexdigest()
+    assert response["X-Content-SHA256"] == hashlib.sha256(data).hexdigest() == export.sha256
     assert int(response["Content-Length"]) == len(data)
-    disposition = response["Content-Disposition"]
-    assert re.fullmatch(rf'attachment; filename="{unit.serial_number}_\d{{8}}T\d{{6}}Z\.tar"', disposition)
+    assert re.fullmatch(rf'attachment; filename="{unit.serial_number}_\d{{8}}T\d{{6}}Z\.tar"',
+                        response["Content-Disposition"])
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         names = archive.getnames()
         assert all(member.isfile() for member in archive.getmembers())
@@ -39,16 +55,14 @@ def test_export_download(actors, signed):
     verifier.check_sequence(list(check.logs.values()))
 
 
-def test_export_with_time_range(actors, signed):
+def test_export_of_one_berlin_day(actors, signed, django_capture_on_commit_callbacks):
     unit = signed[1].signing_unit
-    url = f"/o/{actors.owner.org_id}/tse/{unit.public_id}/export/"
-    # DAY_2 is 11:00 in Berlin; the form takes local (Europe/Berlin) times
-    local = DAY_2.astimezone(dt.timezone(dt.timedelta(hours=1))).replace(tzinfo=None)
-    response, data = _download(actors.session_client("partner"), url, {
-        "time_from": (local - dt.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"),
-        "time_to": (local + dt.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"),
-    })
-    assert response["X-Content-SHA256"] == hashlib.sha256(data).hexdigest()
+    client = actors.session_client("partner")
+    detail = f"/o/{actors.owner.org_id}/tse/{unit.public_id}/"
+    export = _start(client, detail, {"date_from": "2026-11-02", "date_to": "2026-11-02"},
+                    django_capture_on_commit_callbacks)
+    response = client.get(_download_link(client, detail, export))
+    data = b"".join(response.streaming_content)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         logs = [name for name in archive.getnames() if name.endswith(".log")]
     expected = LogMessage.unscoped.filter(signing_unit=unit, log_time=DAY_2).order_by("signature_counter")
@@ -58,6 +72,7 @@ def test_export_with_time_range(actors, signed):
 def test_export_rejects_an_inverted_range(actors, signed, in_english):
     unit = signed[1].signing_unit
     response = actors.session_client("owner").post(f"/o/{actors.owner.org_id}/tse/{unit.public_id}/export/", {
-        "time_from": "2026-11-03T00:00", "time_to": "2026-11-01T00:00"})
+        "date_from": "2026-11-03", "date_to": "2026-11-01"})
     assert response.status_code == 400
     assert "must not be after its end" in response.content.decode()
+    assert not TarExport.unscoped.exists()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tse.api import views
+from tse.api import exports, views
 
 urlpatterns = [
     path("tss", views.TssListView.as_view(), name="signing-tss-list"),
@@ -15,4 +15,9 @@ urlpatterns = [
          name="signing-client-detail"),
     path("tss/<uuid:tss_id>/tx", views.TransactionListView.as_view(), name="signing-tx-list"),
     path("tss/<uuid:tss_id>/tx/<uuid:tx_id>", views.TransactionDetailView.as_view(), name="signing-tx-detail"),
+    path("tss/<uuid:tss_id>/export", exports.ExportListView.as_view(), name="signing-export-list"),
+    path("tss/<uuid:tss_id>/export/<uuid:export_id>", exports.ExportDetailView.as_view(),
+         name="signing-export-detail"),
+    path("tss/<uuid:tss_id>/export/<uuid:export_id>/file", exports.ExportFileView.as_view(),
+         name="signing-export-file"),
 ]

@@ -95,6 +95,7 @@ class TseInfo:
     last_time_sync_at: datetime | None = None
     certificate_expires_at: datetime | None = None
     bsi_certification_id: str = ""
+    remaining_signatures: int | None = None  # where the device reports its capacity
 
 
 @dataclass(frozen=True)
@@ -108,25 +109,30 @@ class ExportResult:
 
 
 class TseBackend(ABC):
-    """One TSE behind the SE API functional model (tse.md §5)."""
+    """One TSE behind the SE API functional model (tse.md §5).
+
+    Lifecycle and client calls return the signed system log, or ``None`` when the TSE keeps its
+    system logs to itself: a cloud TSE (fiskaly) signs them internally and hands them out only in
+    the TAR export, so there is nothing to return per call.
+    """
 
     def __init__(self, signing_unit):
         self.signing_unit = signing_unit
 
     @abstractmethod
-    def initialize(self, description: str = "") -> SystemLogResult:
+    def initialize(self, description: str = "") -> SystemLogResult | None:
         """uninitialized → initialized; writes the ``initialize`` system log."""
 
     @abstractmethod
-    def update_time(self) -> SystemLogResult:
+    def update_time(self) -> SystemLogResult | None:
         """Set the TSE time; writes the ``updateTime`` system log."""
 
     @abstractmethod
-    def register_client(self, client_id: str) -> SystemLogResult:
+    def register_client(self, client_id: str) -> SystemLogResult | None:
         """Register a POS; writes the ``registerClient`` system log."""
 
     @abstractmethod
-    def deregister_client(self, client_id: str) -> SystemLogResult:
+    def deregister_client(self, client_id: str) -> SystemLogResult | None:
         """Deregister a POS; writes the ``deregisterClient`` system log."""
 
     @abstractmethod
@@ -144,7 +150,7 @@ class TseBackend(ABC):
         """Sign the FinishTransaction log; the transaction becomes FINISHED (or CANCELLED)."""
 
     @abstractmethod
-    def disable(self) -> SystemLogResult:
+    def disable(self) -> SystemLogResult | None:
         """initialized → disabled (irreversible); writes the ``disableSecureElement`` system log."""
 
     @abstractmethod

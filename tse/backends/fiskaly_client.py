@@ -20,6 +20,7 @@ Contract (``/work/shared/reference/api-conventions.md`` §1, ``tse.md`` §6.1):
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import enum
 import logging
@@ -29,7 +30,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import httpx
@@ -733,6 +734,7 @@ class FiskalyClient:
         state: TransactionState | str,
         client_id: str,
         receipt: Mapping[str, Any] | None = None,
+        raw: tuple[str, bytes] | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> Transaction:
         """``PUT /tss/{tss_id}/tx/{tx_id}?tx_revision=n``.
@@ -740,12 +742,23 @@ class FiskalyClient:
         Revision 1 starts (``ACTIVE``, no receipt), each update adds 1, the last one finishes
         (``FINISHED``/``CANCELLED`` with the full ``schema.standard_v1.receipt``). Resending the
         same revision with the same body returns the stored result.
+
+        ``raw=(process_type, process_data)`` sends ``schema.raw`` instead of a receipt: the
+        process type and the process data bytes (sent base64), for callers that build the
+        process data themselves. ``receipt`` and ``raw`` exclude each other.
         """
         if isinstance(tx_revision, bool) or not isinstance(tx_revision, int) or tx_revision < 1:
             raise ValueError("tx_revision must be an integer >= 1")
+        if receipt is not None and raw is not None:
+            raise ValueError("receipt and raw exclude each other")
         body: dict[str, Any] = {"state": TransactionState(state).value, "client_id": client_id}
         if receipt is not None:
             body["schema"] = {"standard_v1": {"receipt": dict(receipt)}}
+        if raw is not None:
+            process_type, process_data = raw
+            body["schema"] = {
+                "raw": {"process_type": process_type, "process_data": base64.b64encode(bytes(process_data)).decode()}
+            }
         if metadata:
             body["metadata"] = dict(metadata)
         data = self._object(
@@ -829,6 +842,48 @@ class FiskalyClient:
 
     def retrieve_export(self, tss_id: str, export_id: str) -> Export:
         return Export.from_api(self._object("GET", f"tss/{_segment(tss_id)}/export/{_segment(export_id)}"))
+
+    def download_export_file(self, tss_id: str, export_id: str, fileobj: BinaryIO) -> int:
+        """``GET /tss/{tss_id}/export/{export_id}/file``: stream the TAR of a COMPLETED export into ``fileobj``.
+
+        Returns the number of bytes written. Retries (like every call) only while nothing was
+        written yet; a failure in the middle of the body raises a retryable error.
+        """
+        path = f"tss/{_segment(tss_id)}/export/{_segment(export_id)}/file"
+        timeout = self.config.timeout_for(OperationKind.LONG)
+        reauthenticated = False
+        attempt = 0
+        while True:
+            attempt += 1
+            token = self._access_token()
+            written = 0
+            try:
+                with self._http.stream(
+                    "GET", path, headers={"Authorization": f"Bearer {token}", "Accept": "*/*"}, timeout=timeout
+                ) as response:
+                    if response.is_success:
+                        for chunk in response.iter_bytes(65536):
+                            fileobj.write(chunk)
+                            written += len(chunk)
+                        return written
+                    response.read()
+                    error = FiskalyError.from_response(response)
+            except httpx.TimeoutException as exc:
+                error = FiskalyError(None, E_TIMEOUT, f"GET {path}: timed out after {timeout}s ({exc})", True)
+            except httpx.TransportError as exc:
+                error = FiskalyError(None, E_NETWORK, f"GET {path}: {type(exc).__name__}: {exc}", True)
+            if written:
+                raise FiskalyError(None, E_NETWORK, f"GET {path}: broken off after {written} bytes", True)
+            if error.status_code == 401 and not reauthenticated and error.code not in _NON_TOKEN_401_CODES:
+                reauthenticated = True
+                attempt -= 1
+                self._reauthenticate(token)
+                continue
+            if not error.retryable or attempt >= self.config.max_attempts:
+                raise error
+            if error.retry_after is not None and error.retry_after > self.config.retry_after_max:
+                raise error
+            self._sleep(self._backoff(attempt, error.retry_after))
 
 
 def _segment(value: str | int) -> str:

@@ -101,6 +101,8 @@ class ApiTransactionRevision(models.Model):
     error_code = models.CharField(_("error code"), max_length=60, blank=True)
     error_message = models.TextField(_("error message"), blank=True)
     attempts = models.PositiveIntegerField(_("signing attempts"), default=0)
+    outage = models.ForeignKey("tse.Outage", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="affected_revisions", verbose_name=_("outage"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 

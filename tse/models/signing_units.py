@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from tse.models.monitoring import Health
+
 __all__ = [
     "DEFAULT_MAX_CLIENTS",
     "BackendType",
@@ -78,6 +80,15 @@ class SigningUnit(models.Model):
     transaction_counter = models.PositiveBigIntegerField(_("transaction counter"), default=0)
     max_clients = models.PositiveIntegerField(_("maximum number of clients"), blank=True)
     encrypted_private_key = models.BinaryField(_("encrypted private key"), null=True, blank=True, editable=False)
+    # Health (tse.models.monitoring): only changed by tse.services.outages, never by the backends.
+    health = models.CharField(_("status"), max_length=8, choices=Health.choices, default=Health.GREEN)
+    consecutive_failures = models.PositiveIntegerField(_("consecutive failed signings"), default=0)
+    health_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    # Lifecycle monitoring: the smallest certificate-expiry warning (days) already mailed, and
+    # the remaining signature capacity where the backend reports one.
+    certificate_warning_days = models.PositiveSmallIntegerField(_("certificate warning sent (days)"),
+                                                                null=True, blank=True)
+    remaining_signatures = models.PositiveBigIntegerField(_("remaining signatures"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = ScopedManager(organization="organization")

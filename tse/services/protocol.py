@@ -9,12 +9,11 @@
 - ``protocol_csv_rows`` yields the CSV export, ``;`` separated, times in Europe/Berlin with offset.
 - ``receipt_data`` collects every § 6 KassenSichV field of one transaction and its QR code string
   (DSFinV-K Annex I, ``tse.receipts.qr_code``).
-- ``export_tar_to_file`` writes the TR-03153 TAR export of a unit into a temporary file.
+- ``export_file_name`` names a downloaded TR-03153 TAR export (the jobs: ``tse.services.tar_jobs``).
 """
 
 import base64
 import csv
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -22,7 +21,6 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives import serialization
 from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.services.audit import log_action, register_action_labels
@@ -38,14 +36,12 @@ from tse.models import (
 )
 from tse.receipts.qr_code import QrCodeData, QrCodeError, build_qr_code, format_qr_time
 from tse.services.signing_units import get_backend
-from tse.services.tar_export import write_tar_export
 
 __all__ = [
     "CSV_HEADER",
     "FINISH_OPERATION",
     "ReceiptData",
     "export_file_name",
-    "export_tar_to_file",
     "log_time_format",
     "process_types",
     "protocol_csv_rows",
@@ -87,7 +83,7 @@ def register_client(*, actor, signing_unit: SigningUnit, client_id: str) -> TseC
         client = TseClient.unscoped.get(signing_unit=signing_unit, client_id=client_id)
         log_action("tse.client.registered", actor, signing_unit.organization, client,
                    data={"signing_unit": str(signing_unit.public_id), "client_id": client_id,
-                         "signature_counter": result.signature.counter})
+                         "signature_counter": result.signature.counter if result else None})
     return client
 
 
@@ -315,22 +311,8 @@ def receipt_data(tx: TseTransaction, *, sandbox: bool) -> ReceiptData:
     )
 
 
-# --- TAR export download ----------------------------------------------------------------------
+# --- TAR export file name ----------------------------------------------------------------------
 
 
 def export_file_name(signing_unit: SigningUnit, when: datetime) -> str:
     return f"{signing_unit.serial_number or signing_unit.public_id}_{when.astimezone(UTC):%Y%m%dT%H%M%SZ}.tar"
-
-
-def export_tar_to_file(signing_unit: SigningUnit, *, time_from=None, time_to=None):
-    """The TAR export in a temporary file (positioned at 0), its ``ExportResult`` and the export time."""
-    export_time = timezone.now()
-    fileobj = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the FileResponse, which closes it
-    try:
-        result = write_tar_export(signing_unit, fileobj, time_from=time_from, time_to=time_to,
-                                  export_time=export_time)
-    except BaseException:
-        fileobj.close()
-        raise
-    fileobj.seek(0)
-    return fileobj, result, export_time

@@ -37,6 +37,8 @@ from tse.models import (
     BackendType,
     ClientState,
     Curve,
+    Health,
+    OutageReason,
     RevisionStatus,
     SigningUnit,
     SigningUnitMode,
@@ -48,7 +50,14 @@ from tse.models import (
 )
 from tse.receipts.process_data import ReceiptDataError, build_process_data
 from tse.receipts.qr_code import QrCodeData, QrCodeError, build_qr_code
-from tse.services.signing_units import disable_signing_unit, get_backend, initialize_signing_unit
+from tse.services.outages import record_failure, record_success
+from tse.services.routing import signing_queue
+from tse.services.signing_units import (
+    disable_signing_unit,
+    get_backend,
+    initialize_signing_unit,
+    update_signing_unit_time,
+)
 
 __all__ = [
     "MAX_PIN_FAILURES",
@@ -82,6 +91,9 @@ MAX_PIN_FAILURES = 5
 PUK_LENGTH = 10
 TIME_FORMAT = "unixTime"
 LOG_OPERATIONS = {"start": "Start", "update": "Update", "finish": "Finish"}
+# Backend errors that mean the TSE cannot be put into service (status red, not yellow).
+INITIALIZATION_FAILURES = frozenset({"E_BACKEND_UNAVAILABLE", "E_BACKEND_NOT_CONFIGURED",
+                                     "E_TSE_INITIALIZATION_FAILED", "E_TIME_NOT_SET"})
 
 
 class SigningApiError(Exception):
@@ -256,10 +268,9 @@ def change_tss_state(*, actor, unit: SigningUnit, state: str) -> SigningUnit:
             if current != "UNINITIALIZED":
                 raise illegal
             _require_admin(actor, unit)
-            with transaction.atomic():
-                initialize_signing_unit(actor=actor, signing_unit=unit)
-                log_action("tse.tss.state_changed", actor, unit.organization, unit,
-                           data={"from": current, "to": state})
+            # not inside an atomic block: a failed initialization is recorded as an outage (red)
+            initialize_signing_unit(actor=actor, signing_unit=unit)
+            log_action("tse.tss.state_changed", actor, unit.organization, unit, data={"from": current, "to": state})
         elif state == "DISABLED":
             if current not in ("UNINITIALIZED", "INITIALIZED"):
                 raise illegal
@@ -377,20 +388,33 @@ def _store_revision(unit, tx_id, revision, data, digest, state, process_type, pr
 
 
 def dispatch_revision(row: ApiTransactionRevision) -> ApiTransactionRevision:
-    """Send the signing task and wait for it up to the timeout; the row as stored afterwards."""
+    """Send the signing task and wait for it up to the timeout; the row as stored afterwards.
+
+    When the worker does not answer in time (or the broker is unreachable) the POS gets the
+    unsigned answer and the failure counts for the unit's outage; a late signature is kept.
+    """
     from celery.exceptions import TimeoutError as CeleryTimeout
 
     from tse.tasks import sign_revision_task
 
     if row.status != RevisionStatus.SIGNED:
+        unit = SigningUnit.unscoped.only("backend", "public_id").get(api_transactions__pk=row.api_transaction_id)
+        failure = None
         try:
             result = sign_revision_task.apply_async(
-                kwargs={"organization_id": row.organization_id, "revision_id": row.pk})
+                kwargs={"organization_id": row.organization_id, "revision_id": row.pk}, queue=signing_queue(unit))
             result.get(timeout=signing_timeout(), propagate=False, disable_sync_subtasks=False)
         except CeleryTimeout:
             logger.warning("signing of revision %s timed out", row.pk)
-        except Exception:  # broker or backend unreachable: the till gets an unsigned answer, never a 5xx
+            failure = ("E_TSE_TIMEOUT", _("The TSE did not answer in time; the transaction is unsigned."))
+        except Exception as exc:  # broker or backend unreachable: the till gets an unsigned answer, never a 5xx
             logger.exception("signing of revision %s failed", row.pk)
+            failure = ("E_TSE_UNAVAILABLE", _("The TSE is not available: %(error)s")
+                       % {"error": exc.__class__.__name__})
+        if failure is not None and ApiTransactionRevision.unscoped.filter(
+                pk=row.pk, status=RevisionStatus.PENDING).exists():
+            record_failure(unit.pk, code=failure[0], message=failure[1], reason=OutageReason.TIMEOUT,
+                           revision_ids=[row.pk])
     return ApiTransactionRevision.unscoped.select_related("api_transaction__client").get(pk=row.pk)
 
 
@@ -398,7 +422,10 @@ def sign_revision(revision_id: int) -> str:
     """Sign every unsigned revision of the transaction up to ``revision_id``'s; returns its status.
 
     Holds a row lock on the transaction, so concurrent or redelivered tasks wait and then find the
-    revision signed; the stored answer commits together with the log message.
+    revision signed; the stored answer commits together with the log message. A TSE failure
+    (status ≥ 500 or an unexpected error) is recorded as an outage (``tse.services.outages``); the
+    first success afterwards ends it. A unit whose initialization failed (red) is initialized
+    again first.
     """
     with transaction.atomic():
         target = ApiTransactionRevision.unscoped.get(pk=revision_id)
@@ -406,19 +433,59 @@ def sign_revision(revision_id: int) -> str:
               .get(pk=target.api_transaction_id))
         rows = list(ApiTransactionRevision.unscoped.filter(api_transaction=tx, revision__lte=target.revision)
                     .exclude(status=RevisionStatus.SIGNED).order_by("revision"))
+        if not rows:
+            return target.status
+        if tx.signing_unit.health == Health.RED:
+            failure = _retry_initialization(tx)
+            if failure is not None:
+                _fail(rows, rows[0], target, *failure)
+                record_failure(tx.signing_unit_id, code=failure[0], message=failure[1],
+                               reason=OutageReason.INITIALIZATION_FAILED, revision_ids=[r.pk for r in rows])
+                return RevisionStatus.FAILED
+        unit = None
         for row in rows:
             try:
                 with transaction.atomic():
-                    _sign_one(tx, row)
+                    unit = _sign_one(tx, row)
             except TseError as exc:
                 _fail(rows, row, target, exc.code, exc.message)
+                if exc.status >= 500:
+                    record_failure(tx.signing_unit_id, code=exc.code, message=exc.message,
+                                   reason=_outage_reason(exc.code),
+                                   revision_ids=[r.pk for r in rows if r.revision >= row.revision])
                 break
             except Exception as exc:  # a broken backend must not lose the request
                 logger.exception("TSE backend failed for revision %s", row.pk)
-                _fail(rows, row, target, "E_TSE_UNAVAILABLE", _("The TSE is not available: %(error)s")
-                      % {"error": exc.__class__.__name__})
+                message = _("The TSE is not available: %(error)s") % {"error": exc.__class__.__name__}
+                _fail(rows, row, target, "E_TSE_UNAVAILABLE", message)
+                record_failure(tx.signing_unit_id, code="E_TSE_UNAVAILABLE", message=message,
+                               revision_ids=[r.pk for r in rows if r.revision >= row.revision])
                 break
+        if unit is not None and (unit.health != Health.GREEN or unit.consecutive_failures):
+            record_success(unit.pk)
         return ApiTransactionRevision.unscoped.get(pk=revision_id).status
+
+
+def _retry_initialization(tx: ApiTransaction):
+    """Bring a red unit back to a signing state (connect, self-test and set the time: ``updateTime``).
+
+    ``None`` on success, else (code, message) of the failure.
+    """
+    try:
+        with transaction.atomic():
+            tx.signing_unit = update_signing_unit_time(signing_unit=tx.signing_unit)
+    except TseError as exc:
+        return exc.code, exc.message
+    except Exception as exc:
+        logger.exception("re-initialization of TSE %s failed", tx.signing_unit_id)
+        return "E_TSE_INITIALIZATION_FAILED", _("The TSE could not be initialized: %(error)s") % {
+            "error": exc.__class__.__name__}
+    return None
+
+
+def _outage_reason(code: str) -> str:
+    """Failures that mean the TSE cannot be brought into service make it red, the others yellow."""
+    return OutageReason.INITIALIZATION_FAILED if code in INITIALIZATION_FAILURES else OutageReason.SIGNING_FAILED
 
 
 def _fail(rows, row, target, code: str, message) -> None:
@@ -428,7 +495,8 @@ def _fail(rows, row, target, code: str, message) -> None:
     ApiTransactionRevision.unscoped.filter(pk=row.pk).update(attempts=row.attempts + 1)
 
 
-def _sign_one(tx: ApiTransaction, row: ApiTransactionRevision) -> None:
+def _sign_one(tx: ApiTransaction, row: ApiTransactionRevision) -> SigningUnit:
+    """Sign one revision and store its answer; returns the unit as the backend left it (locked)."""
     backend = get_backend(tx.signing_unit)
     serial = tx.client.client_id
     process_data = row.process_data.encode("utf-8")
@@ -480,6 +548,7 @@ def _sign_one(tx: ApiTransaction, row: ApiTransactionRevision) -> None:
     row.attempts += 1
     row.completed_at = timezone.now()
     row.save(update_fields=["status", "response", "error_code", "error_message", "attempts", "completed_at"])
+    return backend.signing_unit
 
 
 def _base_response(tx: ApiTransaction, row: ApiTransactionRevision, *, number) -> dict:

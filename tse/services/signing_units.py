@@ -18,7 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from portal.services.audit import log_action, register_action_labels
 from tse.backends.base import TseBackend, TseError
 from tse.backends.software import SoftwareTse, ensure_software_tse_allowed, generate_key_material
-from tse.models import BackendType, Curve, SigningUnit, SigningUnitMode
+from tse.models import BackendType, Curve, OutageReason, SigningUnit, SigningUnitMode
+from tse.services.outages import record_failure, record_success
 
 __all__ = [
     "create_signing_unit",
@@ -81,14 +82,34 @@ def create_signing_unit(*, actor, organization, backend: str = BackendType.SOFTW
 
 
 def initialize_signing_unit(*, actor, signing_unit: SigningUnit, description: str = "") -> SigningUnit:
-    """``initialize`` followed by the first ``updateTime``; the unit can sign afterwards."""
-    backend = get_backend(signing_unit)
-    with transaction.atomic():
+    """``initialize`` followed by the first ``updateTime``; the unit can sign afterwards.
+
+    When the TSE itself fails (not a refused request: a ``TseError`` with status ≥ 500 or any
+    other error), the failure is recorded as an outage with status red (``tse.services.outages``)
+    and the error raised again; every later signing retries the initialization. Call it outside
+    an enclosing ``transaction.atomic()`` so that the record survives the error — and so that
+    what a backend learns during ``initialize`` (fiskaly's admin PUK, shown only once) is committed
+    even when a later step fails: ``initialize`` runs outside a database transaction here.
+    """
+    try:
+        backend = get_backend(signing_unit)
         initialized = backend.initialize(description)
-        timed = backend.update_time()
-        log_action("tse.signing_unit.initialized", actor, signing_unit.organization, backend.signing_unit,
-                   data={"signature_counters": [initialized.signature.counter, timed.signature.counter]})
-    return backend.signing_unit
+        with transaction.atomic():
+            timed = backend.update_time()
+            log_action("tse.signing_unit.initialized", actor, signing_unit.organization, backend.signing_unit,
+                       data={"signature_counters": [_counter(initialized), _counter(timed)]})
+    except Exception as exc:
+        if isinstance(exc, TseError) and exc.status < 500:
+            raise
+        code = exc.code if isinstance(exc, TseError) else "E_TSE_UNAVAILABLE"
+        message = exc.message if isinstance(exc, TseError) else gettext("The TSE is not available: %(error)s") % {
+            "error": exc.__class__.__name__}
+        record_failure(signing_unit.pk, code=code, message=message, reason=OutageReason.INITIALIZATION_FAILED)
+        if isinstance(exc, TseError):
+            raise
+        raise TseError("E_TSE_INITIALIZATION_FAILED", message, status=503) from exc
+    record_success(signing_unit.pk)
+    return SigningUnit.unscoped.get(pk=signing_unit.pk)
 
 
 def update_signing_unit_time(*, signing_unit: SigningUnit) -> SigningUnit:
@@ -104,5 +125,10 @@ def disable_signing_unit(*, actor, signing_unit: SigningUnit) -> SigningUnit:
     with transaction.atomic():
         result = backend.disable()
         log_action("tse.signing_unit.disabled", actor, signing_unit.organization, backend.signing_unit,
-                   data={"signature_counter": result.signature.counter})
+                   data={"signature_counter": _counter(result)})
     return backend.signing_unit
+
+
+def _counter(system_log) -> int | None:
+    """The signature counter of a system log; ``None`` where the TSE keeps its system logs (fiskaly)."""
+    return system_log.signature.counter if system_log is not None else None

@@ -17,6 +17,7 @@ Member names are unique within one signing unit (they contain the signature coun
 import hashlib
 import io
 import tarfile
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db.models import Max, Min, Q
@@ -96,13 +97,26 @@ def _member(name: str, size: int, mtime: int) -> tarfile.TarInfo:
     return info
 
 
+def _report(progress: Callable[[int], None], percent: int, reported: int) -> int:
+    if percent > reported:
+        progress(percent)
+        return percent
+    return reported
+
+
 def write_tar_export(signing_unit, fileobj, *, time_from: datetime | None = None, time_to: datetime | None = None,
                      transaction_from: int | None = None, transaction_to: int | None = None,
-                     client_id: str | None = None, export_time: datetime | None = None) -> ExportResult:
-    """Write the TAR of ``signing_unit`` to ``fileobj`` and return its SHA-256, size and counters."""
+                     client_id: str | None = None, export_time: datetime | None = None,
+                     progress: Callable[[int], None] | None = None) -> ExportResult:
+    """Write the TAR of ``signing_unit`` to ``fileobj`` and return its SHA-256, size and counters.
+
+    ``progress`` (optional) is called with the percentage written (0 … 100, each value at most
+    once, ascending) while the log messages stream; it does not change the bytes written.
+    """
     mtime = int((export_time or timezone.now()).timestamp())
     out = _HashingWriter(fileobj)
     count, first, last = 0, None, None
+    reported = -1
     with tarfile.TarFile(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as archive:
         info_csv = build_info_csv(signing_unit)
         archive.addfile(_member("info.csv", len(info_csv), mtime), io.BytesIO(info_csv))
@@ -113,11 +127,18 @@ def write_tar_export(signing_unit, fileobj, *, time_from: datetime | None = None
         rows = _selected_logs(signing_unit, time_from=time_from, time_to=time_to,
                               transaction_from=transaction_from, transaction_to=transaction_to,
                               client_id=client_id).values_list("signature_counter", "file_name", "der")
+        total = rows.count() if progress is not None else 0
+        if progress is not None:
+            reported = _report(progress, 0, reported)
         for counter, name, encoded in rows.iterator(chunk_size=CHUNK_SIZE):
             data = bytes(encoded)
             archive.addfile(_member(name, len(data), mtime), io.BytesIO(data))
             count += 1
             first = counter if first is None else first
             last = counter
+            if progress is not None and total:
+                reported = _report(progress, min(count * 100 // total, 99), reported)
+    if progress is not None:
+        _report(progress, 100, reported)
     return ExportResult(sha256=out.sha256.hexdigest(), size=out.size, log_count=count,
                         first_signature_counter=first, last_signature_counter=last, mtime=mtime)

@@ -1,5 +1,5 @@
-"""The fiscal protocol of an operator: every TSE transaction (or the system log), filterable (htmx),
-the transactions exportable as CSV."""
+"""The fiscal protocol of an operator, filterable (htmx): every TSE transaction, the system log,
+failed signings and outages; transactions, failures and outages exportable as CSV."""
 
 from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from portal.views.base import organization_page
 from tse.forms import ProtocolFilterForm
+from tse.services.outage_protocol import failure_csv_rows, outage_csv_rows, protocol_failures, protocol_outages
 from tse.services.protocol import process_types, protocol_csv_rows, protocol_system_logs, protocol_transactions
 from tse.views.signing_units import require_operator
 
@@ -25,17 +26,23 @@ def protocol_view(request, organization):
     invalid = form.is_bound and not form.is_valid()
     if invalid and request.GET.get("format") == "csv":
         return HttpResponseBadRequest(_("The filter is invalid."), content_type="text/plain; charset=utf-8")
-    system_log = form.shows_system_log
+    shows = form.shows
     filters = {} if invalid else form.filters()
-    transactions = protocol_transactions(organization, **filters)
+    listings = {
+        form.SHOW_TRANSACTIONS: (protocol_transactions, protocol_csv_rows, "tse-protocol"),
+        form.SHOW_SYSTEM_LOG: (protocol_system_logs, None, "tse-system-log"),
+        form.SHOW_FAILURES: (protocol_failures, failure_csv_rows, "tse-failures"),
+        form.SHOW_OUTAGES: (protocol_outages, outage_csv_rows, "tse-outages"),
+    }
+    listing, csv_rows, csv_name = listings[shows]
+    rows = listing(organization, **filters)
     if invalid:
-        transactions = transactions.none()  # a bad filter shows its errors, not everything
-    if request.GET.get("format") == "csv" and not system_log:
-        response = StreamingHttpResponse(protocol_csv_rows(transactions), content_type="text/csv; charset=utf-8")
-        name = f"tse-protocol_{timezone.localtime():%Y%m%dT%H%M%S}.csv"
+        rows = rows.none()  # a bad filter shows its errors, not everything
+    if request.GET.get("format") == "csv" and csv_rows is not None:
+        response = StreamingHttpResponse(csv_rows(rows), content_type="text/csv; charset=utf-8")
+        name = f"{csv_name}_{timezone.localtime():%Y%m%dT%H%M%S}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
-    rows = protocol_system_logs(organization, **filters) if system_log else transactions
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -45,6 +52,7 @@ def protocol_view(request, organization):
         "organization": organization,
         "form": form,
         "page": page,
-        "system_log": system_log,
+        "system_log": shows == form.SHOW_SYSTEM_LOG,
+        "shows": shows,
         "query": query.urlencode(),
     })

@@ -1,5 +1,5 @@
 """Signing units (TSE) of an operator: overview, create a software TSE, detail with POS clients,
-initialize, disable, TAR export download.
+initialize, disable (TAR export jobs: ``tse.views.exports``).
 
 Reading (and exporting, which changes nothing) needs ``view``; every change needs ``configure``
 (403 for a viewer or a dealer with ``read`` only). Other organizations' units do not exist (404).
@@ -7,7 +7,7 @@ Reading (and exporting, which changes nothing) needs ``view``; every change need
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -15,22 +15,22 @@ from django.views.decorators.http import require_POST
 from portal.views.base import organization_page
 from tenants.models import RoleKind
 from tse.backends.base import TseError
-from tse.forms import ClientForm, DisableForm, ExportForm, SoftwareTseForm
-from tse.models import BackendType, SigningUnit, SigningUnitState, TseClient
-from tse.services.protocol import export_file_name, export_tar_to_file, register_client, signing_units_overview
-from tse.services.signing_units import create_signing_unit, disable_signing_unit, initialize_signing_unit
+from tse.forms import ClientForm, DisableForm, ExportForm
+from tse.models import BackendType, Outage, SigningUnit, SigningUnitState, TseClient
+from tse.services.monitoring import signing_unit_notices
+from tse.services.protocol import register_client, signing_units_overview
+from tse.services.signing_units import disable_signing_unit, initialize_signing_unit
+from tse.services.tar_jobs import unit_exports
+
+OUTAGES_SHOWN = 10
 
 __all__ = [
     "signing_unit_client_view",
     "signing_unit_disable_view",
-    "signing_unit_export_view",
     "signing_unit_initialize_view",
     "signing_unit_view",
     "signing_units_view",
 ]
-
-SHA256_HEADER = "X-Content-SHA256"
-
 
 def _can_configure(request, organization) -> bool:
     return request.actor.can(organization.pk, "configure")
@@ -54,33 +54,29 @@ def _to_detail(organization, unit):
 def signing_units_view(request, organization):
     require_operator(organization)
     can_configure = _can_configure(request, organization)
-    form = SoftwareTseForm() if can_configure else None
-    if request.method == "POST":
-        if not can_configure:
-            raise PermissionDenied
-        form = SoftwareTseForm(request.POST)
-        if form.is_valid():
-            try:
-                unit = create_signing_unit(actor=request.actor, organization=organization,
-                                           backend=BackendType.SOFTWARE, curve=form.cleaned_data["curve"],
-                                           description=form.cleaned_data["description"])
-            except TseError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("The software TSE was created. Initialize it to start signing."))
-                return _to_detail(organization, unit)
+    if request.method == "POST" and not can_configure:
+        raise PermissionDenied
+    create_forms = {}
+    if can_configure:  # create forms per backend (software, fiskaly, LAN): tse.views.connections
+        from tse.views.connections import create_unit_forms  # that module imports this one
+
+        create_forms, created = create_unit_forms(request, organization)
+        if created is not None:
+            return created
     return render(request, "tse/signing_units.html", {
         "organization": organization,
         "units": signing_units_overview(organization),
         "can_configure": can_configure,
-        "form": form,
+        "create_forms": create_forms,
         "backend_types": BackendType,
         "states": SigningUnitState,
     })
 
 
 def _render_detail(request, organization, unit, *, client_form=None, disable_form=None, export_form=None,
-                   status=200):
+                   lan_form=None, status=200):
+    from tse.views.connections import lan_connection_context  # that module imports this one
+
     can_configure = _can_configure(request, organization)
     unit = signing_units_overview(organization).get(pk=unit.pk)
     active = unit.state == SigningUnitState.INITIALIZED
@@ -91,9 +87,13 @@ def _render_detail(request, organization, unit, *, client_form=None, disable_for
         "can_configure": can_configure,
         "client_form": (client_form or ClientForm()) if can_configure and active else None,
         "disable_form": (disable_form or DisableForm()) if can_configure and active else None,
-        "export_form": export_form or ExportForm(),
+        "export_form": export_form or ExportForm(signing_unit=unit),
+        "exports": unit_exports(unit),
+        "notices": signing_unit_notices(unit),
+        "outages": Outage.objects.filter(signing_unit=unit).order_by("-started_at", "-pk")[:OUTAGES_SHOWN],
         "backend_types": BackendType,
         "states": SigningUnitState,
+        **lan_connection_context(request, organization, unit, lan_form),
     }, status=status)
 
 
@@ -150,21 +150,3 @@ def signing_unit_client_view(request, organization, signing_unit_id):
             messages.success(request, _("The POS {client_id} is registered.").format(client_id=client_id))
             return _to_detail(organization, unit)
     return _render_detail(request, organization, unit, client_form=form, status=400)
-
-
-@require_POST
-@organization_page("view")
-def signing_unit_export_view(request, organization, signing_unit_id):
-    """Export now: the TAR export as a download (read-only, so ``view`` suffices — as in a Kassen-Nachschau)."""
-    require_operator(organization)
-    unit = _unit(organization, signing_unit_id)
-    form = ExportForm(request.POST)
-    if not form.is_valid():
-        return _render_detail(request, organization, unit, export_form=form, status=400)
-    fileobj, result, export_time = export_tar_to_file(unit, time_from=form.cleaned_data["time_from"],
-                                                      time_to=form.cleaned_data["time_to"])
-    response = FileResponse(fileobj, as_attachment=True, filename=export_file_name(unit, export_time),
-                            content_type="application/x-tar")
-    response[SHA256_HEADER] = result.sha256
-    response["Content-Length"] = str(result.size)
-    return response

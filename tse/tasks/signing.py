@@ -1,4 +1,4 @@
-"""Celery tasks of the TSE app (queue ``signing`` via the ``tse.*`` route)."""
+"""The signing task (queue ``signing``, or the TSE's own queue ``tse.<public_id>`` for a LAN TSE)."""
 
 from portal.celery import TenantTask, app
 from tse.services.signing import sign_revision

@@ -1,4 +1,7 @@
-"""Browser tests in the Debian Chromium (/usr/bin/chromium), driven by Playwright."""
+"""Browser tests (marker ``e2e``) in the Debian Chromium (/usr/bin/chromium), driven by Playwright.
+
+Loaded for the whole suite by ``tests/conftest.py`` (``pytest_plugins``), so browser tests may live
+beside the area they test."""
 
 import os
 import shutil

@@ -5,28 +5,12 @@ import datetime as dt
 import pytest
 import time_machine
 
+from tests.tse_units import DAY_0  # noqa: F401  (the day the units are set up)
 from tse.services.signing_units import create_signing_unit, get_backend, initialize_signing_unit
 
-DAY_0 = dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.UTC)
 DAY_1 = dt.datetime(2026, 7, 3, 22, 30, tzinfo=dt.UTC)  # 00:30 on 4 July in Berlin (CEST, +02:00)
 DAY_2 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)  # 11:00 in Berlin (CET, +01:00)
 PROCESS_DATA = b"Beleg^11.90_0.00_0.00_0.00_0.00^11.90:Bar"
-
-
-@pytest.fixture
-def new_unit(owner):
-    """A software TSE of the owner, uninitialized."""
-    return create_signing_unit(actor=None, organization=owner.organization, description="Kasse Mitte")
-
-
-@pytest.fixture
-def ready_unit(new_unit):
-    """Initialized, time set, POS ``KASSE-01`` and ``KASSE-02`` registered."""
-    with time_machine.travel(DAY_0, tick=False):
-        backend = get_backend(initialize_signing_unit(actor=None, signing_unit=new_unit))
-        backend.register_client("KASSE-01")
-        backend.register_client("KASSE-02")
-    return backend.signing_unit
 
 
 @pytest.fixture

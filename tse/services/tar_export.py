@@ -26,14 +26,14 @@ from django.utils import timezone
 from tse.backends.base import ExportResult
 from tse.models import LogMessage, LogMessageKind
 
-__all__ = ["build_info_csv", "write_tar_export"]
+__all__ = ["HashingWriter", "build_info_csv", "write_tar_export"]
 
 MANUFACTURER = "Kassenportal"
 SOFTWARE_VERSION = "Kassenportal Software-TSE 1 (TR-03151 log format v2, NOT CERTIFIED)"
 CHUNK_SIZE = 500
 
 
-class _HashingWriter:
+class HashingWriter:
     """A write-only file object that forwards to ``target`` and keeps size and SHA-256."""
 
     def __init__(self, target):
@@ -50,6 +50,10 @@ class _HashingWriter:
 
     def tell(self) -> int:
         return self.size
+
+    def flush(self) -> None:
+        if hasattr(self.target, "flush"):
+            self.target.flush()
 
 
 def _quote(value: str) -> str:
@@ -114,7 +118,7 @@ def write_tar_export(signing_unit, fileobj, *, time_from: datetime | None = None
     once, ascending) while the log messages stream; it does not change the bytes written.
     """
     mtime = int((export_time or timezone.now()).timestamp())
-    out = _HashingWriter(fileobj)
+    out = HashingWriter(fileobj)
     count, first, last = 0, None, None
     reported = -1
     with tarfile.TarFile(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as archive:

@@ -14,7 +14,6 @@
   (``TSE_EXPORT_REMINDER_DAYS``).
 """
 
-import hashlib
 import logging
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -34,6 +33,7 @@ from tse.backends.base import TseError
 from tse.backends.software import SoftwareTse
 from tse.models import ExportState, LogMessage, SigningUnit, SigningUnitState, TarExport, TseClient
 from tse.services.signing_units import get_backend
+from tse.services.tar_export import HashingWriter
 
 __all__ = [
     "FINISHED_STATES",
@@ -167,28 +167,6 @@ def unit_exports(signing_unit):
 # --- running ----------------------------------------------------------------------------------
 
 
-class _Sink:
-    """The file object handed to the backend: writes through to ``target`` and hashes independently."""
-
-    def __init__(self, target):
-        self.target = target
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data) -> int:
-        data = bytes(data)
-        self.target.write(data)
-        self.sha256.update(data)
-        self.size += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self.size
-
-    def flush(self) -> None:
-        self.target.flush()
-
-
 class _ProgressRecorder:
     def __init__(self, export_id: int):
         self.export_id = export_id
@@ -243,7 +221,7 @@ def _write(export: TarExport, temporary):
     if isinstance(backend, SoftwareTse):
         filters["progress"] = _ProgressRecorder(export.pk)
         filters["export_time"] = export.started_at
-    sink = _Sink(temporary)
+    sink = HashingWriter(temporary)
     result = backend.export(sink, **filters)
     temporary.flush()
     if (result.sha256, result.size) != (sink.sha256.hexdigest(), sink.size):

@@ -40,6 +40,15 @@ def test_it_seeds_signed_roles_links_rights_pos_system_and_premises():
                   .values_list("right", flat=True)) == ["configure", "configure", "read", "read"]
     assert PosSystemDealer.unscoped.filter(dealer=dealer).count() == 1
     assert Outlet.unscoped.count() == 2
+    # the café has a sandbox TSE with two POS, twelve signed receipts, an ended outage and an export
+    from tse.models import LogMessage, Outage, SigningUnit, TarExport, TseTransaction
+
+    [unit] = SigningUnit.unscoped.all()
+    assert unit.organization.name == "Café Demo e.K." and unit.state == "initialized" and unit.outlet is not None
+    assert TseTransaction.unscoped.filter(signing_unit=unit, state="FINISHED").count() == 12
+    assert LogMessage.unscoped.filter(signing_unit=unit, operation_type="FinishTransaction").count() == 12
+    assert Outage.unscoped.filter(signing_unit=unit, ended_at__isnull=False).count() == 1
+    assert TarExport.unscoped.filter(signing_unit=unit).count() == 1
     assert "demo-Passwort-2026" in output and "backup codes:" in output
     for user in User.objects.all():
         assert user.check_password("demo-Passwort-2026")
@@ -48,11 +57,15 @@ def test_it_seeds_signed_roles_links_rights_pos_system_and_premises():
 
 def test_a_second_run_creates_nothing_new():
     _seed()
+    from tse.models import LogMessage
+
     counts = (Organization.unscoped.count(), ContractSignature.unscoped.count(), AccessGrant.unscoped.count(),
-              Outlet.unscoped.count(), DealerLink.unscoped.count(), LogEntry.unscoped.count())
+              Outlet.unscoped.count(), DealerLink.unscoped.count(), LogEntry.unscoped.count(),
+              LogMessage.unscoped.count())
     _seed()
     assert counts == (Organization.unscoped.count(), ContractSignature.unscoped.count(), AccessGrant.unscoped.count(),
-                      Outlet.unscoped.count(), DealerLink.unscoped.count(), LogEntry.unscoped.count())
+                      Outlet.unscoped.count(), DealerLink.unscoped.count(), LogEntry.unscoped.count(),
+                      LogMessage.unscoped.count())
 
 
 def test_it_refuses_to_run_in_the_live_environment(settings):

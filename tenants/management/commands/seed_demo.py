@@ -32,6 +32,7 @@ from tenants.models import (
     Membership,
     MembershipRole,
     Organization,
+    Outlet,
     PosSystem,
     RoleKind,
 )
@@ -44,6 +45,7 @@ from tenants.services.partners import accept_link_request, request_dealer_link, 
 from tenants.services.pos_systems import create_pos_system, share_pos_system
 from tenants.services.premises import create_betriebsstaette, create_outlet
 from tenants.validators import validate_german_postal_code, validate_tax_number, validate_vat_id
+from tse.demo import ensure_demo_tse
 
 DEMO_PASSWORD = "demo-Passwort-2026"
 SECRET_SEED = "kassenportal-demo"
@@ -199,6 +201,9 @@ class Command(BaseCommand):
         for key in ("cafe", "baeckerei"):
             self._ensure_premises(owners[key], organizations[key], PREMISES[key])
             self._ensure_dealer_link(owners[key], organizations[key], owners["dealer"], dealer)
+        cafe = organizations["cafe"]
+        ensure_demo_tse(actor=actor_for_user(owners["cafe"]), organization=cafe,
+                        outlet=Outlet.unscoped.filter(organization=cafe).first())
         return rows
 
     def _ensure_contract_signed(self, owner, organization, role_kind) -> None:

@@ -130,7 +130,7 @@ def test_created_through_the_api(actors):
     assert ApiKey.unscoped.filter(name="Kasse API").count() == 1
 
 
-def test_the_api_documents_the_field(owner):
+def test_the_api_documents_the_field(owner, in_english):
     schema = api_client(owner.key).get("/api/v1/schema/?format=json").json()
     field = schema["components"]["schemas"]["ApiKeyCreateRequest"]["properties"]["pos_device"]
     assert field["type"] == "boolean" and "E_API_KEY_RESTRICTED" in field["description"]

@@ -2,6 +2,7 @@
 time-sync age, capacity) and the failure side of the fiscal protocol (failed signings, outages)."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -24,7 +25,7 @@ def _expire_in(unit, days, now):
     unit.refresh_from_db()
 
 
-def test_certificate_warnings_90_30_7_are_mailed_once_each(ready_unit, in_english):
+def test_certificate_warnings_90_30_7_are_mailed_once_each(ready_unit):
     now = timezone.now()
     OutgoingMail.objects.all().delete()
     sent = []
@@ -35,7 +36,9 @@ def test_certificate_warnings_90_30_7_are_mailed_once_each(ready_unit, in_englis
     # a mail when 90, 30 and 7 days are reached, nothing in between (one owner per mail)
     assert sent == [0, 1, 1, 2, 2, 3, 3]
     subjects = list(OutgoingMail.objects.order_by("pk").values_list("subject", flat=True))
-    assert [s.rsplit(" in ", 1)[1] for s in subjects] == ["90 days", "30 days", "7 days"]
+    # in the owner's language (German): "… läuft in 90 Tagen ab"
+    assert [re.findall(r"\d+", subject)[-1] for subject in subjects] == ["90", "30", "7"]
+    assert all("TSE" in subject for subject in subjects)
     ready_unit.refresh_from_db()
     assert ready_unit.certificate_warning_days == 7
 

@@ -351,5 +351,5 @@ class TransactionDetailView(SigningApiMixin):
                                                     revision=query.validated_data["tx_revision"], data=body)
         except signing.SigningApiError as exc:
             raise _api_error(exc) from exc
-        row = signing.dispatch_revision(row)
+        row = signing.dispatch_revision(row, unit)
         return Response(signing.revision_response(row))

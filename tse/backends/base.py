@@ -72,6 +72,7 @@ class TransactionResult:
     time_end: datetime | None
     signature: SignatureResult
     log_message: LogMessageResult
+    transaction_id: int | None = None  # pk of the TseTransaction row (saves the caller a lookup)
 
 
 @dataclass(frozen=True)

@@ -227,7 +227,7 @@ class FiskalyTse(TseBackend):
         return self.signing_unit
 
     def _lock(self) -> SigningUnit:
-        self.signing_unit = SigningUnit.unscoped.select_for_update().get(pk=self.signing_unit.pk)
+        self.signing_unit = SigningUnit.unscoped.select_for_update(no_key=True).get(pk=self.signing_unit.pk)
         return self.signing_unit
 
     @staticmethod
@@ -451,7 +451,7 @@ class FiskalyTse(TseBackend):
                                log_time=log_time, file_name="", der=b"")
         return TransactionResult(number=remote.number, state=str(tx.state), client_id=client_id,
                                  revision=tx.last_revision, time_start=tx.time_start, time_end=tx.time_end,
-                                 signature=sig, log_message=log)
+                                 signature=sig, log_message=log, transaction_id=tx.pk)
 
     def start_transaction(self, client_id: str, process_type: str = "", process_data: bytes = b"") -> TransactionResult:
         self._client()

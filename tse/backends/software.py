@@ -147,7 +147,7 @@ class SoftwareTse(TseBackend):
 
     def _lock(self) -> SigningUnit:
         """The signing unit row, locked until the surrounding transaction ends."""
-        unit = SigningUnit.unscoped.select_for_update().get(pk=self.signing_unit.pk)
+        unit = SigningUnit.unscoped.select_for_update(no_key=True).get(pk=self.signing_unit.pk)
         self.signing_unit = unit
         return unit
 
@@ -318,12 +318,13 @@ class SoftwareTse(TseBackend):
             log, sig = self._store(unit, kind=LogMessageKind.TRANSACTION, operation_type="StartTransaction",
                                    certified_data=data, unix=self._now(), transaction_number=number,
                                    client_id=client_id)
-            TseTransaction.unscoped.create(
+            created = TseTransaction.unscoped.create(
                 organization_id=unit.organization_id, signing_unit=unit, client=client, number=number,
                 process_type=process_type, process_data=bytes(process_data), time_start=log.log_time,
             )
             return TransactionResult(number=number, state=TransactionState.ACTIVE, client_id=client_id, revision=1,
-                                     time_start=log.log_time, time_end=None, signature=sig, log_message=log)
+                                     time_start=log.log_time, time_end=None, signature=sig, log_message=log,
+                                     transaction_id=created.pk)
 
     def update_transaction(self, client_id: str, number: int, process_type: str,
                            process_data: bytes) -> TransactionResult:
@@ -361,7 +362,8 @@ class SoftwareTse(TseBackend):
                 tx.time_end = log.log_time
             tx.save(update_fields=["process_type", "process_data", "last_revision", "state", "time_end"])
             return TransactionResult(number=number, state=tx.state, client_id=client_id, revision=tx.last_revision,
-                                     time_start=tx.time_start, time_end=tx.time_end, signature=sig, log_message=log)
+                                     time_start=tx.time_start, time_end=tx.time_end, signature=sig, log_message=log,
+                                     transaction_id=tx.pk)
 
     # --- information and export ------------------------------------------------------------------
 

@@ -31,12 +31,19 @@ register_action_labels({
 })
 
 
+def _locked_unit(signing_unit_id: int) -> SigningUnit:
+    """The unit row under ``FOR NO KEY UPDATE`` (only it: not the joined organization, and rows that
+    reference the unit can still be inserted meanwhile)."""
+    return (SigningUnit.unscoped.select_for_update(of=("self",), no_key=True).select_related("organization")
+            .get(pk=signing_unit_id))
+
+
 def record_failure(signing_unit_id: int, *, code: str, message, reason: str = OutageReason.SIGNING_FAILED,
                    revision_ids=()) -> Outage:
     """Count one failed signing (or initialization) of the unit; returns the open outage."""
     now = timezone.now()
     with transaction.atomic():
-        unit = SigningUnit.unscoped.select_for_update().select_related("organization").get(pk=signing_unit_id)
+        unit = _locked_unit(signing_unit_id)
         previous = unit.health
         unit.consecutive_failures += 1
         if reason == OutageReason.INITIALIZATION_FAILED or previous == Health.RED:
@@ -69,7 +76,7 @@ def record_success(signing_unit_id: int) -> Outage | None:
     """A signing succeeded: status green, failure count 0, the open outage ends now."""
     now = timezone.now()
     with transaction.atomic():
-        unit = SigningUnit.unscoped.select_for_update().select_related("organization").get(pk=signing_unit_id)
+        unit = _locked_unit(signing_unit_id)
         outage = Outage.unscoped.filter(signing_unit=unit, ended_at__isnull=True).first()
         if unit.health == Health.GREEN and unit.consecutive_failures == 0 and outage is None:
             return None

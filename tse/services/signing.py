@@ -347,7 +347,8 @@ def submit_revision(*, unit: SigningUnit, tx_id, revision: int, data: dict) -> t
 
 
 def _store_revision(unit, tx_id, revision, data, digest, state, process_type, process_data):
-    tx = ApiTransaction.unscoped.select_for_update().filter(signing_unit=unit, tx_id=tx_id).first()
+    tx = (ApiTransaction.unscoped.select_for_update(of=("self",), no_key=True).select_related("client")
+          .filter(signing_unit=unit, tx_id=tx_id).order_by("pk").first())
     if tx is not None:
         existing = ApiTransactionRevision.unscoped.filter(api_transaction=tx, revision=revision).first()
         if existing is not None:
@@ -387,7 +388,7 @@ def _store_revision(unit, tx_id, revision, data, digest, state, process_type, pr
     return row, True
 
 
-def dispatch_revision(row: ApiTransactionRevision) -> ApiTransactionRevision:
+def dispatch_revision(row: ApiTransactionRevision, unit: SigningUnit | None = None) -> ApiTransactionRevision:
     """Send the signing task and wait for it up to the timeout; the row as stored afterwards.
 
     When the worker does not answer in time (or the broker is unreachable) the POS gets the
@@ -398,7 +399,8 @@ def dispatch_revision(row: ApiTransactionRevision) -> ApiTransactionRevision:
     from tse.tasks import sign_revision_task
 
     if row.status != RevisionStatus.SIGNED:
-        unit = SigningUnit.unscoped.only("backend", "public_id").get(api_transactions__pk=row.api_transaction_id)
+        if unit is None:
+            unit = SigningUnit.unscoped.only("backend", "public_id").get(api_transactions__pk=row.api_transaction_id)
         failure = None
         try:
             result = sign_revision_task.apply_async(
@@ -428,13 +430,14 @@ def sign_revision(revision_id: int) -> str:
     again first.
     """
     with transaction.atomic():
-        target = ApiTransactionRevision.unscoped.get(pk=revision_id)
-        tx = (ApiTransaction.unscoped.select_for_update(of=("self",)).select_related("client", "signing_unit")
-              .get(pk=target.api_transaction_id))
-        rows = list(ApiTransactionRevision.unscoped.filter(api_transaction=tx, revision__lte=target.revision)
-                    .exclude(status=RevisionStatus.SIGNED).order_by("revision"))
-        if not rows:
-            return target.status
+        tx = (ApiTransaction.unscoped.select_for_update(of=("self",), no_key=True)
+              .select_related("client", "signing_unit", "transaction").get(revisions__pk=revision_id))
+        pending = list(ApiTransactionRevision.unscoped.filter(api_transaction=tx)
+                       .exclude(status=RevisionStatus.SIGNED).order_by("revision"))
+        target = next((row for row in pending if row.pk == revision_id), None)
+        if target is None:  # signed before (a repeated or redelivered task)
+            return RevisionStatus.SIGNED
+        rows = [row for row in pending if row.revision <= target.revision]
         if tx.signing_unit.health == Health.RED:
             failure = _retry_initialization(tx)
             if failure is not None:
@@ -442,7 +445,7 @@ def sign_revision(revision_id: int) -> str:
                 record_failure(tx.signing_unit_id, code=failure[0], message=failure[1],
                                reason=OutageReason.INITIALIZATION_FAILED, revision_ids=[r.pk for r in rows])
                 return RevisionStatus.FAILED
-        unit = None
+        unit, status = None, RevisionStatus.SIGNED
         for row in rows:
             try:
                 with transaction.atomic():
@@ -453,6 +456,7 @@ def sign_revision(revision_id: int) -> str:
                     record_failure(tx.signing_unit_id, code=exc.code, message=exc.message,
                                    reason=_outage_reason(exc.code),
                                    revision_ids=[r.pk for r in rows if r.revision >= row.revision])
+                status = RevisionStatus.FAILED
                 break
             except Exception as exc:  # a broken backend must not lose the request
                 logger.exception("TSE backend failed for revision %s", row.pk)
@@ -460,10 +464,11 @@ def sign_revision(revision_id: int) -> str:
                 _fail(rows, row, target, "E_TSE_UNAVAILABLE", message)
                 record_failure(tx.signing_unit_id, code="E_TSE_UNAVAILABLE", message=message,
                                revision_ids=[r.pk for r in rows if r.revision >= row.revision])
+                status = RevisionStatus.FAILED
                 break
         if unit is not None and (unit.health != Health.GREEN or unit.consecutive_failures):
             record_success(unit.pk)
-        return ApiTransactionRevision.unscoped.get(pk=revision_id).status
+        return status
 
 
 def _retry_initialization(tx: ApiTransaction):
@@ -503,7 +508,8 @@ def _sign_one(tx: ApiTransaction, row: ApiTransactionRevision) -> SigningUnit:
     if row.revision == 1:
         result = backend.start_transaction(serial, row.process_type, process_data)
         operation = "start"
-        tx.transaction_id = TseTransaction.unscoped.get(signing_unit_id=tx.signing_unit_id, number=result.number).pk
+        tx.transaction_id = result.transaction_id or TseTransaction.unscoped.get(
+            signing_unit_id=tx.signing_unit_id, number=result.number).pk
         tx.save(update_fields=["transaction"])
     else:
         if tx.transaction_id is None:

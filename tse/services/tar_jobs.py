@@ -289,7 +289,8 @@ def schedule_monthly_exports(now: datetime | None = None) -> int:
     created = 0
     for unit_id in unit_ids:
         with transaction.atomic():
-            locked = SigningUnit.unscoped.select_for_update().select_related("organization").get(pk=unit_id)
+            locked = (SigningUnit.unscoped.select_for_update(of=("self",), no_key=True)
+                      .select_related("organization").get(pk=unit_id))
             done = TarExport.unscoped.filter(
                 signing_unit=locked, start_time=start, end_time=end, start_transaction_number__isnull=True,
                 end_transaction_number__isnull=True, client_id="").exclude(state=ExportState.FAILED)

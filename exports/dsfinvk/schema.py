@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "ALPHANUMERIC",
     "DATA_DIR",
     "DTD_FILE",
     "INDEX_FILE",
+    "NUMERIC",
     "Column",
     "Table",
     "load_tables",
+    "parse_tables",
     "table",
 ]
 
@@ -84,7 +87,12 @@ def _column(element) -> Column:
 @functools.cache
 def load_tables(path: Path = INDEX_FILE) -> tuple[Table, ...]:
     """The tables of ``index.xml`` in their published order."""
-    root = ET.parse(path).getroot()  # noqa: S314  (our own shipped file)
+    return parse_tables(path.read_bytes())
+
+
+def parse_tables(data: bytes) -> tuple[Table, ...]:
+    """The tables of an ``index.xml`` document (the shipped one, or one an export wrote)."""
+    root = ET.fromstring(data)  # noqa: S314  (our own files only)
     tables = []
     for element in root.iter("Table"):
         columns = tuple(_column(column) for column in element.iter("VariableColumn"))

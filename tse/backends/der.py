@@ -1,6 +1,6 @@
 """Minimal DER encoding for TR-03151 log messages (tse.md §2): definite lengths, minimal integers."""
 
-__all__ = ["integer", "octet_string", "oid", "printable", "sequence", "tlv"]
+__all__ = ["integer", "integer_content", "octet_string", "oid", "printable", "sequence", "tlv"]
 
 
 def _length(n: int) -> bytes:

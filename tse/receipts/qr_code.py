@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from django.utils.translation import gettext_lazy as _
 
+from tse.backends import der
+
 QR_CODE_VERSION = "V0"
 FIELD_SEPARATOR = ";"
 FIELD_COUNT = 12
@@ -233,52 +235,23 @@ def parse_qr_code(text: str) -> QrCodeData:
     )
 
 
-# --- DER encoding of the signed message ---------------------------------------------------------
-
-
-def _der_length(length: int) -> bytes:
-    if length < 0x80:
-        return bytes([length])
-    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _der_length(len(content)) + content
-
-
-def _integer_content(value: int) -> bytes:
-    """Content octets of a DER INTEGER (minimal two's complement)."""
-    return value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True)
-
-
-def _oid_content(dotted: str) -> bytes:
-    arcs = [int(arc) for arc in dotted.split(".")]
-    out = bytearray([40 * arcs[0] + arcs[1]])
-    for arc in arcs[2:]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        out.extend(reversed(chunk))
-    return bytes(out)
+# --- the signed message (DER through tse.backends.der) ---------------------------------------------
 
 
 def _log_time_tlvs(log_time: datetime, log_time_format: str) -> list[bytes]:
     """Candidate encodings of the finish log time (``utcTime`` is used with and without seconds)."""
     utc = log_time.astimezone(UTC)
     if log_time_format == "unixTime":
-        return [_tlv(0x02, _integer_content(int(utc.timestamp())))]
+        return [der.tlv(0x02, der.integer_content(int(utc.timestamp())))]
     if log_time_format == "utcTime":
-        return [_tlv(0x17, utc.strftime(fmt).encode("ascii")) for fmt in ("%y%m%d%H%M%SZ", "%y%m%d%H%MZ")]
+        return [der.tlv(0x17, utc.strftime(fmt).encode("ascii")) for fmt in ("%y%m%d%H%M%SZ", "%y%m%d%H%MZ")]
     if log_time_format == "utcTimeWithSeconds":
-        return [_tlv(0x17, utc.strftime("%y%m%d%H%M%SZ").encode("ascii"))]
+        return [der.tlv(0x17, utc.strftime("%y%m%d%H%M%SZ").encode("ascii"))]
     if log_time_format == "generalizedTime":
-        return [_tlv(0x18, utc.strftime("%Y%m%d%H%M%SZ").encode("ascii"))]
+        return [der.tlv(0x18, utc.strftime("%Y%m%d%H%M%SZ").encode("ascii"))]
     if log_time_format == "generalizedTimeWithMilliseconds":
         text = utc.strftime("%Y%m%d%H%M%S.") + f"{utc.microsecond // 1000:03d}Z"
-        return [_tlv(0x18, text.encode("ascii"))]
+        return [der.tlv(0x18, text.encode("ascii"))]
     raise QrCodeError(_("Unknown log time format %(value)r.") % {"value": log_time_format})
 
 
@@ -293,16 +266,16 @@ def signed_messages(data: QrCodeData, serial_number: bytes) -> list[bytes]:
     algorithm_oid = SIGNATURE_ALGORITHMS[data.sig_alg][1]
     head = b"".join(
         [
-            _tlv(0x02, _integer_content(2)),
-            _tlv(0x06, _oid_content(TRANSACTION_LOG_OID)),
-            _tlv(0x80, FINISH_OPERATION.encode("ascii")),
-            _tlv(0x81, data.client_id.encode("utf-8")),
-            _tlv(0x82, data.process_data.encode("utf-8")),
-            _tlv(0x83, data.process_type.encode("utf-8")),
-            _tlv(0x85, _integer_content(data.transaction_number)),
-            _tlv(0x04, serial_number),
-            _tlv(0x30, _tlv(0x06, _oid_content(algorithm_oid))),
-            _tlv(0x02, _integer_content(data.signature_counter)),
+            der.tlv(0x02, der.integer_content(2)),
+            der.oid(TRANSACTION_LOG_OID),
+            der.tlv(0x80, FINISH_OPERATION.encode("ascii")),
+            der.tlv(0x81, data.client_id.encode("utf-8")),
+            der.tlv(0x82, data.process_data.encode("utf-8")),
+            der.tlv(0x83, data.process_type.encode("utf-8")),
+            der.tlv(0x85, der.integer_content(data.transaction_number)),
+            der.tlv(0x04, serial_number),
+            der.sequence(der.oid(algorithm_oid)),
+            der.tlv(0x02, der.integer_content(data.signature_counter)),
         ]
     )
     return [head + time_tlv for time_tlv in _log_time_tlvs(data.log_time, data.log_time_format)]

@@ -72,7 +72,7 @@ from tse.backends.fiskaly_client import (
 from tse.backends.fiskaly_client import (
     TransactionState as RemoteTransactionState,
 )
-from tse.backends.software import _validate_client_id, _validate_process
+from tse.backends.software import _validate_client_id, _validate_process, locked_active_transaction
 from tse.models import (
     BackendType,
     ClientState,
@@ -484,16 +484,7 @@ class FiskalyTse(TseBackend):
         unit = self._reload()
         self._require_initialized(unit)
         with transaction.atomic():
-            tx = (TseTransaction.unscoped.select_for_update(of=("self",)).select_related("client")
-                  .filter(signing_unit=unit, number=number).first())
-            if tx is None:
-                raise TseError("E_TRANSACTION_NOT_FOUND", gettext("No transaction with this number."), status=404)
-            if tx.client.client_id != client_id:
-                raise TseError("E_CLIENT_MISMATCH", gettext("The transaction belongs to another client."),
-                               status=409)
-            if tx.state != TransactionState.ACTIVE:
-                raise TseError("E_TRANSACTION_NOT_ACTIVE", gettext("The transaction is already finished."),
-                               status=409)
+            tx = locked_active_transaction(unit, number, client_id)
             if not finish:
                 state = RemoteTransactionState.ACTIVE
             else:

@@ -54,6 +54,7 @@ __all__ = [
     "SoftwareTse",
     "ensure_software_tse_allowed",
     "generate_key_material",
+    "locked_active_transaction",
 ]
 
 OID_TRANSACTION_LOG = "0.4.0.127.0.7.3.7.1.1"
@@ -125,6 +126,22 @@ def generate_key_material(curve: str) -> dict:
         "encrypted_private_key": encrypt(private_der, PRIVATE_KEY_PURPOSE),
         "bsi_certification_id": "",
     }
+
+
+def locked_active_transaction(unit: SigningUnit, number: int, client_id: str) -> TseTransaction:
+    """The ACTIVE transaction ``number`` of ``client_id`` at ``unit``, locked; ``TseError`` otherwise.
+
+    Shared by every backend that keeps ``TseTransaction`` rows (software, fiskaly).
+    """
+    tx = (TseTransaction.unscoped.select_for_update(of=("self",)).select_related("client")
+          .filter(signing_unit=unit, number=number).first())
+    if tx is None:
+        raise TseError("E_TRANSACTION_NOT_FOUND", gettext("No transaction with this number."), status=404)
+    if tx.client.client_id != client_id:
+        raise TseError("E_CLIENT_MISMATCH", gettext("The transaction belongs to another client."), status=409)
+    if tx.state != TransactionState.ACTIVE:
+        raise TseError("E_TRANSACTION_NOT_ACTIVE", gettext("The transaction is already finished."), status=409)
+    return tx
 
 
 def _validate_client_id(client_id: str) -> None:
@@ -340,16 +357,7 @@ class SoftwareTse(TseBackend):
         with transaction.atomic():
             unit = self._lock()
             self._require_initialized(unit, time_needed=True)
-            tx = (TseTransaction.unscoped.select_for_update(of=("self",)).select_related("client")
-                  .filter(signing_unit=unit, number=number).first())
-            if tx is None:
-                raise TseError("E_TRANSACTION_NOT_FOUND", gettext("No transaction with this number."), status=404)
-            if tx.client.client_id != client_id:
-                raise TseError("E_CLIENT_MISMATCH", gettext("The transaction belongs to another client."),
-                               status=409)
-            if tx.state != TransactionState.ACTIVE:
-                raise TseError("E_TRANSACTION_NOT_ACTIVE", gettext("The transaction is already finished."),
-                               status=409)
+            tx = locked_active_transaction(unit, number, client_id)
             operation = "FinishTransaction" if finish else "UpdateTransaction"
             data = self._transaction_data(operation, client_id, process_type, process_data, number)
             log, sig = self._store(unit, kind=LogMessageKind.TRANSACTION, operation_type=operation,

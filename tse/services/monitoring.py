@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from tse.models import BackendType, Health, Outage, SigningUnit, SigningUnitState
+from tse.services.notices import mail_unit_admins
 from tse.services.signing_units import get_backend, update_signing_unit_time
 
 __all__ = ["Notice", "check_signing_units", "open_outages", "signing_unit_notices", "status_label",
@@ -100,19 +100,8 @@ def _due_certificate_threshold(unit: SigningUnit, now: datetime) -> int | None:
 
 
 def _mail_certificate_warning(unit: SigningUnit, days_left: int) -> None:
-    from portal.services.mail import queue_mail
-    from tenants.models import Membership, MembershipRole
-
-    link = settings.SITE_URL + reverse("tse_detail", kwargs={"org_id": unit.organization.public_id,
-                                                             "signing_unit_id": unit.public_id})
-    memberships = (Membership.unscoped.filter(organization_id=unit.organization_id,
-                                              role__in=[MembershipRole.OWNER, MembershipRole.ADMIN],
-                                              user__is_active=True).select_related("user").order_by("pk"))
-    for membership in memberships:
-        user = membership.user
-        queue_mail(user.email, "tse/mail/certificate_subject.txt", "tse/mail/certificate.txt",
-                   {"unit": unit, "organization": unit.organization, "user": user, "days": max(days_left, 0),
-                    "link": link}, language=user.language if user.language in ("de", "en") else "de")
+    mail_unit_admins(unit, "tse/mail/certificate_subject.txt", "tse/mail/certificate.txt",
+                     {"days": max(days_left, 0)})
 
 
 def check_signing_units(now: datetime | None = None) -> dict:

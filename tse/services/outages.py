@@ -13,14 +13,13 @@ Every change of status to yellow or red is mailed to the operator's owners and a
 
 import logging
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.services.audit import log_action, register_action_labels
 from tse.models import ApiTransactionRevision, Health, Outage, OutageReason, SigningUnit
+from tse.services.notices import mail_unit_admins
 
 __all__ = ["notify_status_change", "record_failure", "record_success"]
 
@@ -98,21 +97,8 @@ def record_success(signing_unit_id: int) -> Outage | None:
 
 def notify_status_change(unit: SigningUnit, previous: str, outage: Outage) -> None:
     """Audit the change and mail the operator's owners and admins (in their language)."""
-    from portal.services.mail import queue_mail
-    from tenants.models import Membership, MembershipRole
-
     log_action("tse.signing_unit.status_changed", None, unit.organization, unit,
                data={"from": previous, "to": unit.health, "reason": outage.reason, "code": outage.error_code,
                      "consecutive_failures": unit.consecutive_failures})
-    memberships = (Membership.unscoped.filter(organization_id=unit.organization_id,
-                                              role__in=[MembershipRole.OWNER, MembershipRole.ADMIN],
-                                              user__is_active=True)
-                   .select_related("user").order_by("pk"))
-    link = settings.SITE_URL + reverse("tse_detail", kwargs={"org_id": unit.organization.public_id,
-                                                             "signing_unit_id": unit.public_id})
-    for membership in memberships:
-        user = membership.user
-        context = {"unit": unit, "organization": unit.organization, "outage": outage, "user": user,
-                   "red": unit.health == Health.RED, "link": link}
-        queue_mail(user.email, "tse/mail/status_subject.txt", "tse/mail/status.txt", context,
-                   language=user.language if user.language in ("de", "en") else "de")
+    mail_unit_admins(unit, "tse/mail/status_subject.txt", "tse/mail/status.txt",
+                     {"outage": outage, "red": unit.health == Health.RED})

@@ -153,11 +153,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tse.schedule_monthly_exports",
         "schedule": crontab(hour=2, minute=41),
     },
+    "dsfinvk-monthly-exports": {
+        "task": "exports.schedule_monthly_exports",
+        "schedule": crontab(hour=3, minute=41, day_of_month=2),
+    },
     "tse-lifecycle-monitoring": {
         "task": "tse.check_signing_units",
         "schedule": crontab(hour=6, minute=5),
     },
 }
+
+# --- DSFinV-K -----------------------------------------------------------------------------------
+# Archives are kept this many years after the end of the calendar year of their newest closing (§ 147 AO).
+DSFINVK_RETENTION_YEARS = 10
 
 # --- TSE signing ------------------------------------------------------------------------------
 # How long a signing request waits for the worker before it answers "unsigned" (never block the till).

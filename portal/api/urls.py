@@ -6,4 +6,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("tse.api.urls")),
     path("", include("tenants.api.urls")),
+    path("", include("exports.api.urls")),
 ]

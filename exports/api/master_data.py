@@ -1,0 +1,3 @@
+"""(filled by the master_data part)"""
+
+urlpatterns = []

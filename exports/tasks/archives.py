@@ -1,0 +1,3 @@
+"""(filled by the archives part)"""
+
+__all__ = []

@@ -287,7 +287,9 @@ def _receipt_payments(
     return totals, bool(items)
 
 
-def _format_payments(totals: dict[tuple[str, str], Decimal], base_currency: str) -> str:
+def format_payments(totals: dict[tuple[str, str], Decimal], base_currency: str) -> str:
+    """The payment group of ``Kassenbeleg-V1`` from totals per (``Bar``/``Unbar``, currency)."""
+
     def order(key: tuple[str, str]) -> tuple[int, int, str]:
         payment_class, currency = key
         return (0 if payment_class == "Bar" else 1, 0 if currency == base_currency else 1, currency)
@@ -329,7 +331,7 @@ def _build_receipt(receipt: Any, errors: _Collector, base_currency: str) -> Proc
     if errors.errors:
         return None
     gross = "_".join(format_amount(amounts[rate]) for rate in VAT_RATES)
-    return ProcessData(PROCESS_TYPE_RECEIPT, f"{bon_typ}^{gross}^{_format_payments(payments, base_currency)}")
+    return ProcessData(PROCESS_TYPE_RECEIPT, f"{bon_typ}^{gross}^{format_payments(payments, base_currency)}")
 
 
 def build_receipt(receipt: dict, *, base_currency: str = BASE_CURRENCY) -> ProcessData:

@@ -11,14 +11,17 @@
 - Empty value (``None`` or ``""``) = nothing between the separators.
 
 :class:`TableWriter` writes to a binary file object one row at a time, so memory does not grow
-with the number of rows.
+with the number of rows. :func:`column_formatter` is the same format as one precomputed function
+per column (for the exporter's hot path); it also takes the closing document's decimal strings
+(``"12.5"``, dot decimal, exactly what ``format_value(column, Decimal("12.5"))`` gives).
 """
 
-from decimal import Decimal
+import re
+from decimal import Decimal, InvalidOperation
 
 from exports.dsfinvk.schema import Column, Table
 
-__all__ = ["DsfinvkValueError", "TableWriter", "format_value"]
+__all__ = ["DsfinvkValueError", "TableWriter", "column_formatter", "format_value"]
 
 _NEEDS_QUOTES = (";", '"', "\r", "\n")
 
@@ -40,7 +43,10 @@ def _numeric(column: Column, value) -> str:
     if not number.is_finite():
         raise DsfinvkValueError(column, value, "E_NOT_A_NUMBER", "the number is not finite")
     quantum = Decimal(1).scaleb(-column.accuracy)
-    rounded = number.quantize(quantum)
+    try:
+        rounded = number.quantize(quantum)
+    except InvalidOperation as exc:  # more digits than the decimal context holds
+        raise DsfinvkValueError(column, value, "E_NOT_A_NUMBER", "the number has too many digits") from exc
     if rounded != number:
         raise DsfinvkValueError(column, value, "E_TOO_MANY_DECIMALS",
                                 f"at most {column.accuracy} decimals are allowed")
@@ -67,6 +73,98 @@ def format_value(column: Column, value) -> str:
     if value is None or value == "":
         return ""
     return _numeric(column, value) if column.is_numeric else _alphanumeric(column, value)
+
+
+_DECIMAL_STRING = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def _decimal_from_string(column: Column, value: str) -> Decimal:
+    if not _DECIMAL_STRING.fullmatch(value):
+        raise DsfinvkValueError(column, value, "E_NOT_A_NUMBER", "a decimal string with a dot is required")
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only valid decimals
+        raise DsfinvkValueError(column, value, "E_NOT_A_NUMBER", "not a decimal") from exc
+
+
+_DIGITS = 28  # the default decimal context's precision: format_value refuses longer numbers
+
+
+def _decimal_string(column: Column, value: str) -> str:
+    """``format_value(column, Decimal(value))`` for a dot-decimal string, by string operations where that is exact."""
+    accuracy = column.accuracy
+    whole, dot, fraction = value.partition(".")
+    digits = whole[1:] if whole[:1] == "-" else whole
+    if not (digits.isascii() and digits.isdigit() and (digits[0] != "0" or len(digits) == 1)
+            and (not dot or (fraction.isascii() and fraction.isdigit())) and len(digits) + accuracy <= _DIGITS):
+        return _numeric(column, _decimal_from_string(column, value))  # leading zeros, huge, or refused
+    if len(fraction) > accuracy:
+        if fraction[accuracy:].strip("0"):
+            return _numeric(column, _decimal_from_string(column, value))  # refuses: too many decimals
+        fraction = fraction[:accuracy]
+    else:
+        fraction += "0" * (accuracy - len(fraction))
+    if digits == "0" and whole != digits and not fraction.strip("0"):
+        whole = "0"  # no "-0,00"
+    return whole + "," + fraction if accuracy else whole
+
+
+_CACHE_SIZE = 4096
+
+
+def _numeric_formatter(column: Column):
+    int_suffix = "," + "0" * column.accuracy if column.accuracy else ""
+    int_limit = 10 ** (_DIGITS - column.accuracy)
+    cache: dict[str, str] = {}  # amounts and prices repeat a lot
+
+    def numeric(value) -> str:
+        kind = type(value)
+        if kind is str:
+            text = cache.get(value)
+            if text is None:
+                if not value:
+                    return ""
+                text = _decimal_string(column, value)
+                if len(cache) >= _CACHE_SIZE:
+                    cache.clear()
+                cache[value] = text
+            return text
+        if kind is int and -int_limit < value < int_limit:
+            return str(value) + int_suffix
+        if value is None:
+            return ""
+        return _numeric(column, value)
+
+    return numeric
+
+
+def _alphanumeric_formatter(column: Column):
+    max_length = column.max_length if column.max_length is not None else float("inf")
+
+    def alphanumeric(value) -> str:
+        if type(value) is str:
+            if not value:
+                return ""
+            if len(value) > max_length:
+                return _alphanumeric(column, value)  # refuses
+            if (";" in value or '"' in value or "\r" in value or "\n" in value
+                    or value[0] in " \t" or value[-1] in " \t"):
+                return '"' + value.replace('"', '""') + '"'
+            return value
+        if value is None:
+            return ""
+        if value is True:
+            return "1"
+        if value is False:
+            return "0"
+        return _alphanumeric(column, value)
+
+    return alphanumeric
+
+
+def column_formatter(column: Column):
+    """A function ``value -> CSV text`` for ``column``: :func:`format_value`, precomputed, plus decimal strings."""
+    return _numeric_formatter(column) if column.is_numeric else _alphanumeric_formatter(column)
 
 
 class TableWriter:

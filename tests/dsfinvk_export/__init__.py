@@ -1,0 +1,1 @@
+"""DSFinV-K export: rows, archive writer, golden export."""

@@ -1,0 +1,1 @@
+"""Tests of the DSFinV-K export validator (exports.dsfinvk.validator)."""

@@ -4,7 +4,8 @@ The middleware resolves the key before the tenant scope is opened, so one mechan
 users and machine clients alike; the DRF authentication class then reports the result to DRF.
 
 A POS-device key (``ApiKey.pos_device``) is restricted here, for every view at once: any path
-outside the signing API (``/api/v1/tss…``) answers 403 ``E_API_KEY_RESTRICTED``; its actor
+outside the signing API (``/api/v1/tss…``) and the hand-in of cash point closings
+(``/api/v1/cash_point_closings…``, the POS's job) answers 403 ``E_API_KEY_RESTRICTED``; its actor
 (``portal.tenancy.actor_for_api_key``) reaches no operator through access grants.
 """
 
@@ -14,7 +15,8 @@ from rest_framework import authentication
 
 from portal.api.exceptions import ApiError, error_response
 
-__all__ = ["ApiKeyAuthentication", "ApiKeyMiddleware", "ApiKeyPrincipal", "is_signing_api_path"]
+__all__ = ["ApiKeyAuthentication", "ApiKeyMiddleware", "ApiKeyPrincipal", "is_pos_device_path",
+           "is_signing_api_path"]
 
 
 class ApiKeyPrincipal:
@@ -49,15 +51,23 @@ class ApiKeyMiddleware:
                 request.api_key = authenticate_api_key(header[7:].strip())
             except ApiKeyRejected as exc:
                 request.api_key_error = exc
-        if request.api_key is not None and request.api_key.pos_device and not is_signing_api_path(request.path):
+        if request.api_key is not None and request.api_key.pos_device and not is_pos_device_path(request.path):
             return error_response(403, "E_API_KEY_RESTRICTED",
                                   _("This API key belongs to a POS device and may use the signing API only."))
         return self.get_response(request)
 
 
 def is_signing_api_path(path: str) -> bool:
-    """A path of the POS signing API (``/api/v1/tss`` and below), the only one a POS-device key may use."""
+    """A path of the POS signing API (``/api/v1/tss`` and below)."""
     root = reverse("signing-tss-list")
+    return path == root or path.startswith(f"{root}/")
+
+
+def is_pos_device_path(path: str) -> bool:
+    """A path a POS-device key may use: the signing API and ``/api/v1/cash_point_closings`` (and below)."""
+    if is_signing_api_path(path):
+        return True
+    root = reverse("dsfinvk-closing-list")
     return path == root or path.startswith(f"{root}/")
 
 

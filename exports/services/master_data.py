@@ -29,8 +29,8 @@ from exports.models import CashPointClosing, CashRegister, ClosingState, MasterD
 from tse.models import LogMessage
 from tse.services.protocol import log_time_format, public_key_point
 
-__all__ = ["closing_due", "current_master_data", "digest", "has_pending_change", "latest_revision",
-           "master_data_problems", "revision_for_closing"]
+__all__ = ["closing_due", "current_master_data", "diff_master_data", "digest", "has_pending_change",
+           "latest_revision", "master_data_problems", "revision_for_closing"]
 
 PD_ENCODING = "UTF-8"
 DEFAULT_TIME_FORMAT = "unixTime"
@@ -176,3 +176,37 @@ def has_pending_change(cash_register: CashRegister, day) -> bool:
     if latest is None:
         return False
     return latest.digest != digest(current_master_data(cash_register, day)) and closing_due(cash_register)
+
+
+_ROW_KEYS = {"tse": "TSE_ID", "vat": "UST_SCHLUESSEL"}
+
+
+def _rows_by_key(section: str, rows: list) -> dict:
+    key = _ROW_KEYS.get(section)
+    return {(row.get(key) if key else index): row for index, row in enumerate(rows or ())}
+
+
+def diff_master_data(old: dict | None, new: dict) -> list[dict]:
+    """Field-by-field changes from snapshot ``old`` to ``new``: ``[{path, old, new}]`` in section order.
+
+    Rows of the list sections are matched by ``TSE_ID`` / ``UST_SCHLUESSEL`` (by position for slaves
+    and agencies); a missing value is ``None``. ``old=None`` (the first revision) lists nothing.
+    """
+    if old is None:
+        return []
+    changes: list[dict] = []
+
+    def compare(prefix: str, before: dict, after: dict) -> None:
+        for name in [*before, *(name for name in after if name not in before)]:
+            if before.get(name) != after.get(name):
+                changes.append({"path": f"{prefix}.{name}", "old": before.get(name), "new": after.get(name)})
+
+    for section in [*new, *(name for name in old if name not in new)]:
+        before, after = old.get(section), new.get(section)
+        if isinstance(before, list) or isinstance(after, list):
+            rows_before, rows_after = _rows_by_key(section, before), _rows_by_key(section, after)
+            for key in [*rows_before, *(key for key in rows_after if key not in rows_before)]:
+                compare(f"{section}[{key}]", rows_before.get(key) or {}, rows_after.get(key) or {})
+        else:
+            compare(section, before or {}, after or {})
+    return changes

@@ -1,0 +1,1 @@
+"""DSFinV-K master data: cash registers, VAT definitions, revisions (services, API, pages)."""

@@ -22,6 +22,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_scopes import scopes_disabled
 
+from exports.demo import ensure_demo_dsfinvk
 from portal.services import two_factor
 from portal.tenancy import actor_for_user
 from tenants.models import (
@@ -204,6 +205,7 @@ class Command(BaseCommand):
         cafe = organizations["cafe"]
         ensure_demo_tse(actor=actor_for_user(owners["cafe"]), organization=cafe,
                         outlet=Outlet.unscoped.filter(organization=cafe).first())
+        ensure_demo_dsfinvk(actor=actor_for_user(owners["cafe"]), organization=cafe)
         return rows
 
     def _ensure_contract_signed(self, owner, organization, role_kind) -> None:

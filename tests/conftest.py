@@ -26,6 +26,12 @@ def _clear_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path_factory):
+    """Stored archives (TAR, DSFinV-K) of a test go to a temporary folder, never to data/media."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
 # --- the three actors (see tests/helpers.py) ------------------------------------------------
 
 

@@ -29,8 +29,9 @@ def _seed() -> str:
     return out.getvalue()
 
 
-def test_it_seeds_signed_roles_links_rights_pos_system_and_premises():
-    output = _seed()
+def test_it_seeds_signed_roles_links_rights_pos_system_and_premises(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # the export job runs once the seed commits
+        output = _seed()
     assert Organization.unscoped.count() == 4
     assert set(OrganizationRole.unscoped.values_list("status", flat=True)) == {RoleStatus.ACTIVE}
     assert ContractSignature.unscoped.count() == 4
@@ -45,10 +46,18 @@ def test_it_seeds_signed_roles_links_rights_pos_system_and_premises():
 
     [unit] = SigningUnit.unscoped.all()
     assert unit.organization.name == "Café Demo e.K." and unit.state == "initialized" and unit.outlet is not None
-    assert TseTransaction.unscoped.filter(signing_unit=unit, state="FINISHED").count() == 12
-    assert LogMessage.unscoped.filter(signing_unit=unit, operation_type="FinishTransaction").count() == 12
+    # 12 receipts of the TSE demo + 5 per cash register signed through the signing API for the closings
+    assert TseTransaction.unscoped.filter(signing_unit=unit, state="FINISHED").count() == 22
+    assert LogMessage.unscoped.filter(signing_unit=unit, operation_type="FinishTransaction").count() == 22
     assert Outage.unscoped.filter(signing_unit=unit, ended_at__isnull=False).count() == 1
     assert TarExport.unscoped.filter(signing_unit=unit).count() == 1
+    from exports.models import CashPointClosing, CashRegister, DsfinvkExport
+
+    assert CashRegister.unscoped.filter(organization=unit.organization).count() == 2
+    assert sorted(CashPointClosing.unscoped.values_list("state", "z_nr", "transaction_count")) == [
+        ("COMPLETED", 1, 5), ("COMPLETED", 1, 5)]
+    [export] = DsfinvkExport.unscoped.all()
+    assert (export.state, export.validation_passed, export.closing_count) == ("COMPLETED", True, 2)
     assert "demo-Passwort-2026" in output and "backup codes:" in output
     for user in User.objects.all():
         assert user.check_password("demo-Passwort-2026")

@@ -27,9 +27,10 @@ def _clear_cache():
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path_factory):
+def media_root(settings, tmp_path_factory):
     """Stored archives (TAR, DSFinV-K) of a test go to a temporary folder, never to data/media."""
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    return settings.MEDIA_ROOT
 
 
 # --- the three actors (see tests/helpers.py) ------------------------------------------------

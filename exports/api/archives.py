@@ -17,7 +17,6 @@ not see answer 404.
 """
 
 import json
-import uuid
 
 from django.conf import settings
 from django.http import FileResponse
@@ -40,8 +39,7 @@ from exports.services.export_jobs import (
     validation_summary,
 )
 from portal.api.exceptions import ApiError
-from portal.tenancy import get_visible_organization
-from portal.views.base import ACTIVE_ORGANIZATION_SESSION_KEY
+from portal.api.organizations import default_organization, named_organization
 from tenants.models import Organization
 
 __all__ = ["ExportDetailView", "ExportDownloadView", "ExportListView", "export_data", "urlpatterns"]
@@ -199,29 +197,10 @@ class _ExportApi(GenericAPIView):
         return self.request._request.actor
 
     def named_organization(self, capability: str) -> Organization | None:
-        """The organization of ``?organization_id=`` (404 if not visible, 403 without ``capability``)."""
-        value = self.request.query_params.get("organization_id")
-        if not value:
-            return None
-        try:
-            public_id = uuid.UUID(value)
-        except ValueError:
-            raise ApiError(400, "E_VALIDATION", _("organization_id is a UUID."),
-                           {"organization_id": [str(_("Must be a valid UUID."))]}) from None
-        return get_visible_organization(self.actor, public_id, capability)
+        return named_organization(self.request, self.actor, capability)
 
     def default_organization(self) -> Organization:
-        actor = self.actor
-        if actor.api_key is not None:
-            return actor.api_key.organization
-        members = actor.member_organization_ids
-        active = self.request._request.session.get(ACTIVE_ORGANIZATION_SESSION_KEY)
-        organization = Organization.objects.filter(pk__in=members, public_id=active).first() if active else None
-        if organization is None and len(members) == 1:
-            organization = Organization.objects.get(pk=members[0])
-        if organization is None:
-            raise ApiError(400, "E_ORGANIZATION_REQUIRED", _("Name the organization with ?organization_id=."))
-        return organization
+        return default_organization(self.request, self.actor)
 
     def get_export(self) -> DsfinvkExport:
         export = _exports().filter(public_id=self.kwargs["export_id"]).first()

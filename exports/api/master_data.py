@@ -20,7 +20,6 @@ with ``read`` only gets 403, a read-only key 403 ``E_API_KEY_READ_ONLY``); anyth
 organization the caller does not see answers 404.
 """
 
-import uuid
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q
@@ -40,8 +39,7 @@ from exports.models import CashRegister, ClosingState, MasterDataRevision, VatDe
 from exports.services import cash_registers as service
 from exports.services.master_data import diff_master_data
 from portal.api.exceptions import ApiError
-from portal.tenancy import get_visible_organization
-from portal.views.base import ACTIVE_ORGANIZATION_SESSION_KEY
+from portal.api.organizations import default_organization, named_organization
 from tenants.models import Organization, Outlet, PosSystemVersion
 from tse.models import TseClient
 
@@ -267,29 +265,11 @@ class MasterDataApiMixin(GenericAPIView):
             raise PermissionDenied
 
     def get_organization(self) -> Organization:
-        value = self.request.query_params.get("organization_id")
-        if value:
-            try:
-                public_id = uuid.UUID(value)
-            except ValueError:
-                raise ApiError(400, "E_VALIDATION", _("organization_id is a UUID."),
-                               {"organization_id": [str(_("Must be a valid UUID."))]}) from None
-            return get_visible_organization(self.actor, public_id, self.capability())
-        organization = self._default_organization()
+        named = named_organization(self.request, self.actor, self.capability())
+        if named is not None:
+            return named
+        organization = default_organization(self.request, self.actor)
         self.require(organization)
-        return organization
-
-    def _default_organization(self) -> Organization:
-        actor = self.actor
-        if actor.api_key is not None:
-            return actor.api_key.organization
-        members = actor.member_organization_ids
-        active = self.request._request.session.get(ACTIVE_ORGANIZATION_SESSION_KEY)
-        organization = Organization.objects.filter(pk__in=members, public_id=active).first() if active else None
-        if organization is None and len(members) == 1:
-            organization = Organization.objects.get(pk=members[0])
-        if organization is None:
-            raise ApiError(400, "E_ORGANIZATION_REQUIRED", _("Name the organization with ?organization_id=."))
         return organization
 
     def get_client(self) -> TseClient:

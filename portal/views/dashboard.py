@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from exports.services.dashboard import dsfinvk_dashboard
 from portal.filtersets import LogEntryFilterSet
 from portal.models import LogEntry
 from portal.services.audit import ACTION_LABELS
@@ -48,6 +49,7 @@ def dashboard_view(request, organization):
         "needs_tax_data": not organization.tax_number,
         # operators (and partners acting for them) see the health of the TSEs first
         "tse": tse_dashboard(organization) if RoleKind.OPERATOR in roles else None,
+        "dsfinvk": dsfinvk_dashboard(organization) if RoleKind.OPERATOR in roles else None,
     }
     return render(request, "portal/dashboard.html", context)
 

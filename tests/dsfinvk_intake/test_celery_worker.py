@@ -4,13 +4,12 @@ import time
 import uuid
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from exports.models import CashPointClosing, ClosingState
-from portal.celery import app
 from tests.dsfinvk_closings import put_closing, receipt, signed_closing_payload
 from tests.helpers import api_client
+from tests.workers import thread_worker
 
 pytestmark = [
     pytest.mark.celery_worker,
@@ -21,13 +20,8 @@ pytestmark = [
 
 @pytest.fixture
 def exports_worker():
-    app.conf.task_always_eager = False
-    try:
-        with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False,
-                          queues=["exports"], shutdown_timeout=10) as running:
-            yield running
-    finally:
-        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+    with thread_worker("exports") as running:
+        yield running
 
 
 def test_the_worker_accepts_the_closing(owner, register, exports_worker):

@@ -25,12 +25,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NOV_1 = dt.datetime(2026, 11, 1, 21, 0, tzinfo=dt.UTC)  # 22:00 on 1 November in Berlin
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 def stored_files(root) -> list:
     return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
 

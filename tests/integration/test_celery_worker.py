@@ -3,7 +3,6 @@
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core import mail
 from django.db import transaction
@@ -14,6 +13,7 @@ from portal.services.mail import queue_mail
 from tenants.models import Organization, User
 from tenants.services.grants import grant_right
 from tenants.services.organizations import create_organization
+from tests.workers import thread_worker
 
 pytestmark = [
     pytest.mark.celery_worker,
@@ -30,13 +30,8 @@ def visible_organizations(organization_id):
 
 @pytest.fixture
 def worker():
-    app.conf.task_always_eager = False
-    try:
-        with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False,
-                          queues=["default"], shutdown_timeout=10) as running:
-            yield running
-    finally:
-        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+    with thread_worker("default") as running:
+        yield running
 
 
 def _wait_for(predicate, timeout=15.0):

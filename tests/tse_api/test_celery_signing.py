@@ -5,15 +5,14 @@ import time
 import uuid
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from celery.signals import task_prerun
 from django.conf import settings
 from django.db import connection, connections
 
-from portal.celery import app
 from tests.factories import make_api_key
 from tests.helpers import api_client
 from tests.tse_api.conftest import RECEIPT, put, setup_tss
+from tests.workers import thread_worker
 from tse.models import ApiTransactionRevision, LogMessage, RevisionStatus, SigningUnit, TseTransaction
 from tse.receipts.qr_code import verify_qr_code
 
@@ -31,14 +30,8 @@ RECEIPTS = 25
 @pytest.fixture
 def signing_worker(settings):
     settings.TSE_SIGNING_TIMEOUT_SECONDS = 60
-    app.conf.task_always_eager = False
-    try:
-        # only the signing queue: the task reaches the worker through the ``tse.*`` route
-        with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False,
-                          queues=["signing"], shutdown_timeout=10) as running:
-            yield running
-    finally:
-        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+    with thread_worker("signing") as running:
+        yield running
 
 
 def test_four_tills_finish_25_transactions_each_through_the_worker(signing_worker):

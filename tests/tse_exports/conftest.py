@@ -13,12 +13,6 @@ DAY_2 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)  # 11:00 in Berlin (CET, 
 PROCESS_DATA = b"Beleg^11.90_0.00_0.00_0.00_0.00^11.90:Bar"
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 def stored_files(root) -> list:
     return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
 

@@ -5,13 +5,12 @@ import threading
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from celery.signals import task_prerun
 from django.conf import settings
 from django.db import transaction
 
-from portal.celery import app
 from tests.factories import make_organization
+from tests.workers import thread_worker
 from tse.models import ExportState, LogMessage, TarExport
 from tse.services import tar_jobs
 from tse.services.signing_units import create_signing_unit, get_backend, initialize_signing_unit
@@ -25,14 +24,8 @@ pytestmark = [
 
 @pytest.fixture
 def exports_worker():
-    app.conf.task_always_eager = False
-    try:
-        # only the exports queue: the task reaches the worker through its route in the settings
-        with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False,
-                          queues=["exports"], shutdown_timeout=10) as running:
-            yield running
-    finally:
-        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+    with thread_worker("exports") as running:
+        yield running
 
 
 def _wait_for(predicate, timeout=30.0) -> bool:

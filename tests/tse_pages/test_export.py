@@ -14,11 +14,6 @@ from tse.models import ExportState, LogMessage, TarExport
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 def _start(client, detail, data, callbacks_fixture) -> TarExport:
     with callbacks_fixture(execute=True):  # the (eager) job runs after the commit
         response = client.post(f"{detail}export/", data)

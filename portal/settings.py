@@ -157,10 +157,32 @@ CELERY_BEAT_SCHEDULE = {
         "task": "exports.schedule_monthly_exports",
         "schedule": crontab(hour=3, minute=41, day_of_month=2),
     },
+    "billing-monthly-run": {
+        "task": "tenants.billing.run_previous_month",
+        "schedule": crontab(hour=4, minute=10, day_of_month=1),
+    },
+    "billing-subscription-renewals": {
+        "task": "tenants.billing.renew_subscriptions",
+        "schedule": crontab(hour=0, minute=20),
+    },
     "tse-lifecycle-monitoring": {
         "task": "tse.check_signing_units",
         "schedule": crontab(hour=6, minute=5),
     },
+}
+
+# --- Billing ------------------------------------------------------------------------------------
+# The portal operator as the issuer of invoices (§ 14 Abs. 4 UStG); the key prefixes invoice numbers.
+BILLING_ISSUER = {
+    "key": env_str("BILLING_ISSUER_KEY", "KP"),
+    "name": env_str("BILLING_ISSUER_NAME", "Kassenportal Betreiber GmbH"),
+    "street": env_str("BILLING_ISSUER_STREET", "Musterstraße 1"),
+    "postal_code": env_str("BILLING_ISSUER_POSTAL_CODE", "10115"),
+    "city": env_str("BILLING_ISSUER_CITY", "Berlin"),
+    "country": env_str("BILLING_ISSUER_COUNTRY", "DE"),
+    "vat_id": env_str("BILLING_ISSUER_VAT_ID", "DE999999999"),
+    "tax_number": env_str("BILLING_ISSUER_TAX_NUMBER", ""),
+    "email": env_str("BILLING_ISSUER_EMAIL", "rechnung@kassenportal.example"),
 }
 
 # --- DSFinV-K -----------------------------------------------------------------------------------

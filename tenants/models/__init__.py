@@ -1,6 +1,15 @@
 from tenants.models.api_keys import ApiKey
+from tenants.models.billing import BillingRun, BillingRunState, Invoice, InvoiceKind, InvoiceLine, InvoiceSequence
 from tenants.models.contracts import ContractKind, ContractSignature, ContractVersion, SignatureAction
 from tenants.models.dealer_links import DealerLink, InvitationImport, LinkStatus, OperatorInvitation
+from tenants.models.entitlements import (
+    Entitlement,
+    EntitlementOrder,
+    EntitlementState,
+    PricePlan,
+    Product,
+    ProductKind,
+)
 from tenants.models.framework_contracts import DiscountTier, FrameworkContract
 from tenants.models.grants import AccessGrant, AccessRight
 from tenants.models.invitations import ColleagueInvitation
@@ -11,6 +20,18 @@ from tenants.models.premises import Betriebsstaette, Outlet
 from tenants.models.users import User
 
 __all__ = [
+    "BillingRun",
+    "BillingRunState",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceSequence",
+    "Entitlement",
+    "EntitlementOrder",
+    "EntitlementState",
+    "PricePlan",
+    "Product",
+    "ProductKind",
     "AccessGrant",
     "AccessRight",
     "ApiKey",

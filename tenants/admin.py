@@ -48,4 +48,4 @@ class AccessGrantAdmin(admin.ModelAdmin):
     list_display = ["organization", "dealer", "right", "granted_at", "revoked_at"]
 
 # Feature areas register their own admin classes.
-from tenants import admin_contracts, admin_partners, admin_pos_systems, admin_premises  # noqa: E402, F401
+from tenants import admin_billing, admin_contracts, admin_partners, admin_pos_systems, admin_premises  # noqa: E402, F401

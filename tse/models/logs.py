@@ -93,6 +93,8 @@ class TseTransaction(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["signing_unit", "number"], name="tse_tsetransaction_unique_number"),
         ]
+        # monthly billing and usage count a unit's transactions by start time
+        indexes = [models.Index(fields=["signing_unit", "time_start"], name="tse_tx_unit_time_start")]
 
     def __str__(self):
         return f"{self.number} ({self.state})"

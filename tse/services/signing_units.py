@@ -11,6 +11,7 @@
 Every lifecycle change writes an audit entry (``tse.signing_unit.*``).
 """
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -91,6 +92,11 @@ def initialize_signing_unit(*, actor, signing_unit: SigningUnit, description: st
     what a backend learns during ``initialize`` (fiskaly's admin PUK, shown only once) is committed
     even when a later step fails: ``initialize`` runs outside a database transaction here.
     """
+    if settings.PORTAL_ENVIRONMENT == "live" and signing_unit.mode == SigningUnitMode.LIVE:
+        from tenants.services.entitlements import active_entitlement  # live use needs an activated entitlement
+
+        if active_entitlement(signing_unit) is None:
+            raise TseError("E_NO_ENTITLEMENT", gettext("Activate an entitlement for this TSE first."), status=409)
     try:
         backend = get_backend(signing_unit)
         initialized = backend.initialize(description)

@@ -1,0 +1,1 @@
+"""Billing: pricing, the monthly run, invoices and their documents, usage."""

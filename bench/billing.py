@@ -34,6 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+from bench.common import cpu_seconds  # noqa: E402
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kp_bench_billing"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 TIME_TARGET = 12.0
@@ -50,18 +53,7 @@ def parse_args(argv=None):
 
 
 def configure_environment() -> str:
-    for name in ("DATABASE_URL_FILE", "REDIS_URL_FILE"):
-        os.environ.pop(name, None)
-    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_TASKS_EAGER": "true",
-                       "PORTAL_ENVIRONMENT": "sandbox", "DEBUG": "false", "LOG_LEVEL": "WARNING"})
-    return os.environ["DATABASE_URL"]
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return common.configure_environment(DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL)
 
 
 def recreate_database(url: str) -> None:

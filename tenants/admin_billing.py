@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tenants.admin_view_only import ViewOnlyAdminMixin
 from tenants.models import BillingRun, PricePlan, Product
 
 PLAN_FIELDS = ["product", "valid_from", "base_fee", "included_transactions", "block_size", "block_price",
@@ -88,7 +89,7 @@ class PricePlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(BillingRun)
-class BillingRunAdmin(admin.ModelAdmin):
+class BillingRunAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["period_start", "period_end", "state", "invoice_count", "line_count", "net_total", "started_at",
                     "finished_at"]
     list_filter = ["state"]
@@ -96,11 +97,3 @@ class BillingRunAdmin(admin.ModelAdmin):
               "error_message", "started_at", "finished_at"]
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from tenants.admin_view_only import ViewOnlyAdminMixin
 from tenants.models import ContractSignature, ContractVersion, DiscountTier, FrameworkContract, Organization, RoleKind
 from tenants.services.contracts import publish_version, text_sha256
 from tenants.services.framework_contracts import (
@@ -112,7 +113,7 @@ class ContractVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContractSignature)
-class ContractSignatureAdmin(admin.ModelAdmin):
+class ContractSignatureAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["signed_at", "organization", "contract_version", "action", "typed_name", "user",
                     "acting_organization", "language", "ip_address"]
     list_filter = ["action", "contract_version__kind", "language"]
@@ -122,14 +123,6 @@ class ContractSignatureAdmin(admin.ModelAdmin):
                        "typed_name", "user", "acting_organization", "signed_at", "ip_address", "user_agent"]
     fields = readonly_fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- framework contracts ---------------------------------------------------------------------

@@ -35,11 +35,11 @@ def test_credit_note_reverses_the_invoice_with_the_next_number(invoice, owner, s
     assert entry.data["invoice"] == invoice.number and entry.data["reason"] == "Wrong unit billed"
 
 
-def test_credit_note_documents(invoice, staff_user, in_english):
+def test_credit_note_documents(invoice, staff_user):
     credit_note = issue_credit_note(actor=staff_user, invoice=invoice, reason="Cancelled")
-    pdf = render_pdf(credit_note)
-    assert f"Credit note {credit_note.number}".encode() in pdf
-    assert f"Credit note for invoice {invoice.number}".encode() in pdf
+    pdf = render_pdf(credit_note)  # in the recipient's language: German by default
+    assert f"Gutschrift {credit_note.number}".encode() in pdf
+    assert f"Gutschrift zu Rechnung {invoice.number}".encode() in pdf
     assert b"-53,55" in pdf
     xml = render_xrechnung(credit_note)
     assert b"<ram:TypeCode>381</ram:TypeCode>" in xml

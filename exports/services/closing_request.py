@@ -12,6 +12,7 @@ decimals, VAT splits and unit prices 5, quantities 3; every amount is below 10^1
 those of the target columns (dsfinvk.md §3). Unknown fields are refused (``unknown_field``).
 """
 
+import abc
 import re
 import uuid
 from datetime import date
@@ -57,13 +58,14 @@ class _Errors(list):
 _MISSING = object()
 
 
-class Field:
+class Field(abc.ABC):
     def __init__(self, *, required: bool = True, nullable: bool = False):
         self.required = required
         self.nullable = nullable
 
+    @abc.abstractmethod
     def clean(self, value, path: str, errors: _Errors):
-        raise NotImplementedError
+        """The cleaned value, or ``None`` after adding the problems to ``errors``."""
 
 
 class Text(Field):

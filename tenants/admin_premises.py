@@ -7,18 +7,8 @@ Nothing is ever deleted; closing sets ``closed_on``.
 
 from django.contrib import admin
 
+from tenants.admin_view_only import ViewOnlyAdminMixin
 from tenants.models import Betriebsstaette, Outlet
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class OutletInline(admin.TabularInline):
@@ -37,7 +27,7 @@ class OutletInline(admin.TabularInline):
 
 
 @admin.register(Betriebsstaette)
-class BetriebsstaetteAdmin(ReadOnlyAdmin):
+class BetriebsstaetteAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "organization", "postal_code", "city", "closed_on", "created_at"]
     list_filter = [("closed_on", admin.EmptyFieldListFilter)]
     search_fields = ["name", "city", "postal_code", "public_id", "organization__name"]
@@ -49,7 +39,7 @@ class BetriebsstaetteAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Outlet)
-class OutletAdmin(ReadOnlyAdmin):
+class OutletAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["number", "name", "organization", "betriebsstaette", "city", "closed_on"]
     list_filter = [("closed_on", admin.EmptyFieldListFilter), ("betriebsstaette", admin.EmptyFieldListFilter)]
     search_fields = ["name", "city", "postal_code", "public_id", "organization__name"]

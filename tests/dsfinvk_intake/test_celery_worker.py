@@ -9,19 +9,12 @@ from django.conf import settings
 from exports.models import CashPointClosing, ClosingState
 from tests.dsfinvk_closings import put_closing, receipt, signed_closing_payload
 from tests.helpers import api_client
-from tests.workers import thread_worker
 
 pytestmark = [
     pytest.mark.celery_worker,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis as the Celery broker"),
 ]
-
-
-@pytest.fixture
-def exports_worker():
-    with thread_worker("exports") as running:
-        yield running
 
 
 def test_the_worker_accepts_the_closing(owner, register, exports_worker):

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.db import transaction
 
 from tests.factories import make_organization
-from tests.workers import thread_worker
 from tse.models import ExportState, LogMessage, TarExport
 from tse.services import tar_jobs
 from tse.services.signing_units import create_signing_unit, get_backend, initialize_signing_unit
@@ -20,12 +19,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis as the Celery broker"),
 ]
-
-
-@pytest.fixture
-def exports_worker():
-    with thread_worker("exports") as running:
-        yield running
 
 
 def _wait_for(predicate, timeout=30.0) -> bool:

@@ -45,7 +45,8 @@ organization_patterns = [
 ]
 
 # Feature areas of the tenants app bring their own pages (tenants/urls/<area>.py).
-TENANT_AREAS = ("contracts", "pos_systems", "partners", "premises", "entitlements", "billing", "usage")
+TENANT_AREAS = ("contracts", "pos_systems", "partners", "premises", "entitlements", "billing", "usage",
+                "configuration", "rollout", "rollout_jobs")
 feature_urlpatterns = []
 for module_name in [f"tenants.urls.{area}" for area in TENANT_AREAS] + ["tse.urls", "exports.urls"]:
     module = import_module(module_name)

@@ -14,7 +14,8 @@ organization_router.register("api-keys", views.ApiKeyViewSet, basename="api-key"
 
 organization_urlpatterns = list(organization_router.urls)
 feature_urlpatterns = []
-for area in ("contracts", "pos_systems", "partners", "premises", "entitlements", "billing", "usage"):
+for area in ("contracts", "pos_systems", "partners", "premises", "entitlements", "billing", "usage",
+             "configuration", "rollout", "rollout_jobs"):
     module = import_module(f"tenants.api.{area}.urls")
     organization_urlpatterns += module.organization_urlpatterns
     feature_urlpatterns += module.urlpatterns

@@ -1,5 +1,6 @@
 from tenants.models.api_keys import ApiKey
 from tenants.models.billing import BillingRun, BillingRunState, Invoice, InvoiceKind, InvoiceLine, InvoiceSequence
+from tenants.models.configuration import ConfigurationSource, ConfigurationVersion
 from tenants.models.contracts import ContractKind, ContractSignature, ContractVersion, SignatureAction
 from tenants.models.dealer_links import DealerLink, InvitationImport, LinkStatus, OperatorInvitation
 from tenants.models.entitlements import (
@@ -17,6 +18,17 @@ from tenants.models.memberships import Membership, MembershipRole
 from tenants.models.organizations import LegalForm, Organization, OrganizationRole, RoleKind, RoleStatus
 from tenants.models.pos_systems import PosSystem, PosSystemDealer, PosSystemType, PosSystemVersion
 from tenants.models.premises import Betriebsstaette, Outlet
+from tenants.models.rollout import (
+    RolloutItemState,
+    RolloutJob,
+    RolloutJobItem,
+    RolloutJobSource,
+    RolloutJobState,
+    RolloutTemplate,
+    RolloutTemplateShare,
+    RolloutTemplateVersion,
+    WebhookState,
+)
 from tenants.models.users import User
 
 __all__ = [
@@ -37,6 +49,8 @@ __all__ = [
     "ApiKey",
     "Betriebsstaette",
     "ColleagueInvitation",
+    "ConfigurationSource",
+    "ConfigurationVersion",
     "ContractKind",
     "ContractSignature",
     "ContractVersion",
@@ -59,5 +73,14 @@ __all__ = [
     "OrganizationRole",
     "RoleKind",
     "RoleStatus",
+    "RolloutItemState",
+    "RolloutJob",
+    "RolloutJobItem",
+    "RolloutJobSource",
+    "RolloutJobState",
+    "RolloutTemplate",
+    "RolloutTemplateShare",
+    "RolloutTemplateVersion",
+    "WebhookState",
     "User",
 ]

@@ -24,6 +24,8 @@ class Betriebsstaette(AddressMixin):
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey("tenants.Organization", on_delete=models.PROTECT, related_name="premises")
     name = models.CharField(_("name"), max_length=200)
+    reference = models.CharField(_("configuration key"), max_length=50, blank=True,
+                                 help_text=_("Names it in configuration documents and rollout templates."))
     remarks = models.TextField(_("remarks for the tax office"), blank=True)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -36,6 +38,10 @@ class Betriebsstaette(AddressMixin):
         verbose_name_plural = _("Betriebsstätten (tax premises)")
         ordering = ["organization", "name", "pk"]
         base_manager_name = "unscoped"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "reference"], condition=~models.Q(reference=""),
+                                    name="tenants_betriebsstaette_unique_reference"),
+        ]
 
     def __str__(self):
         return self.name

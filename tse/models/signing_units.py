@@ -65,6 +65,8 @@ class SigningUnit(models.Model):
                                related_name="signing_units", verbose_name=_("outlet"))
     backend = models.CharField(_("backend"), max_length=16, choices=BackendType.choices)
     description = models.CharField(_("description"), max_length=200, blank=True)
+    reference = models.CharField(_("configuration key"), max_length=50, blank=True,
+                                 help_text=_("Names it in configuration documents and rollout templates."))
     serial_number = models.CharField(_("serial number"), max_length=64, blank=True)
     public_key = models.BinaryField(_("public key (DER)"), blank=True, default=b"")
     certificate = models.TextField(_("certificate (PEM)"), blank=True)
@@ -102,6 +104,8 @@ class SigningUnit(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["serial_number"], condition=~models.Q(serial_number=""),
                                     name="tse_signingunit_unique_serial"),
+            models.UniqueConstraint(fields=["organization", "reference"], condition=~models.Q(reference=""),
+                                    name="tse_signingunit_unique_reference"),
         ]
 
     def __str__(self):

@@ -1,0 +1,5 @@
+"""API of the rollout feature: `organization_urlpatterns` under /api/v1/organizations/<organization_id>/,
+`urlpatterns` under /api/v1/."""
+
+organization_urlpatterns = []
+urlpatterns = []

@@ -1,0 +1,1 @@
+"""The fiscal configuration of an operator: its document, versions, diff, plan and application."""

@@ -1,0 +1,1 @@
+"""Rollout templates: variables, templates and versions, jobs that apply them, webhooks."""

@@ -9,7 +9,7 @@ exactly as in production, so the isolation under test is the real one.
 import pytest
 from django_scopes import scopes_disabled
 
-pytest_plugins = ["tests.browser", "tests.tse_units", "tests.workers"]
+pytest_plugins = ["tests.browser", "tests.tse_units", "tests.workers", "tests.configuration_fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -39,6 +39,7 @@ from exports.services.master_data import (
 )
 from portal.services.audit import log_action, register_action_labels
 from tenants.models import Outlet, PosSystemVersion
+from tenants.services.configuration.versions import configuration_change
 from tse.models import ClientState, TseClient
 
 __all__ = [
@@ -181,28 +182,29 @@ def _snapshot(register: CashRegister) -> dict:
     }
 
 
-@transaction.atomic
 def create_cash_register(*, actor, organization, client, outlet, pos_system_version, base_currency="EUR",
                          no_vat_assignment=False) -> CashRegister:
     """Make the POS ``client`` a cash register of ``organization``; ``ValidationError`` by field otherwise."""
-    if isinstance(client, TseClient):
-        client = TseClient.unscoped.select_for_update().get(pk=client.pk)  # one register per client, serialised
-    base_currency = base_currency.strip().upper() if isinstance(base_currency, str) else base_currency
-    _raise({
-        "client": _check_client(organization, client),
-        "outlet": _check_outlet(organization, outlet),
-        "pos_system_version": _check_version(pos_system_version),
-        "base_currency": _check_currency(base_currency),
-    })
-    try:
-        with transaction.atomic():
-            register = CashRegister.unscoped.create(
-                organization_id=organization.pk, client=client, outlet=outlet, pos_system_version=pos_system_version,
-                base_currency=base_currency, no_vat_assignment=bool(no_vat_assignment))
-    except IntegrityError:
-        raise ValidationError({"client": [gettext("This POS already is a cash register.")]}) from None
-    log_action("exports.cash_register.created", actor, organization, register, {"fields": _snapshot(register)})
-    return register
+    with configuration_change(actor, organization):
+        if isinstance(client, TseClient):
+            client = TseClient.unscoped.select_for_update().get(pk=client.pk)  # one register per client, serialised
+        base_currency = base_currency.strip().upper() if isinstance(base_currency, str) else base_currency
+        _raise({
+            "client": _check_client(organization, client),
+            "outlet": _check_outlet(organization, outlet),
+            "pos_system_version": _check_version(pos_system_version),
+            "base_currency": _check_currency(base_currency),
+        })
+        try:
+            with transaction.atomic():
+                register = CashRegister.unscoped.create(
+                    organization_id=organization.pk, client=client, outlet=outlet,
+                    pos_system_version=pos_system_version, base_currency=base_currency,
+                    no_vat_assignment=bool(no_vat_assignment))
+        except IntegrityError:
+            raise ValidationError({"client": [gettext("This POS already is a cash register.")]}) from None
+        log_action("exports.cash_register.created", actor, organization, register, {"fields": _snapshot(register)})
+        return register
 
 
 def _lock(cash_register: CashRegister) -> CashRegister:
@@ -222,48 +224,48 @@ def _audit_value(value):
     return value
 
 
-@transaction.atomic
 def update_cash_register(*, actor, cash_register: CashRegister, changes: dict) -> CashRegister:
     """Change outlet, POS system version, base currency or the no-VAT flag (the client never changes)."""
-    unknown = set(changes) - set(CASH_REGISTER_FIELDS)
-    if unknown:
-        raise ValueError(f"{', '.join(sorted(unknown))} cannot be changed")
-    register = _lock(cash_register)
-    _require_active(register)
-    changes = dict(changes)
-    if isinstance(changes.get("base_currency"), str):
-        changes["base_currency"] = changes["base_currency"].strip().upper()
-    if "no_vat_assignment" in changes:
-        changes["no_vat_assignment"] = bool(changes["no_vat_assignment"])
-    _raise({
-        "outlet": _check_outlet(register.organization, changes["outlet"], register.outlet)
-        if "outlet" in changes else [],
-        "pos_system_version": _check_version(changes["pos_system_version"], register.pos_system_version)
-        if "pos_system_version" in changes else [],
-        "base_currency": _check_currency(changes["base_currency"]) if "base_currency" in changes else [],
-    })
-    diff = {}
-    for name, value in changes.items():
-        old = getattr(register, name)
-        if old != value:
-            diff[name] = {"old": _audit_value(old), "new": _audit_value(value)}
-            setattr(register, name, value)
-    if diff:
-        register.save(update_fields=[*diff, "updated_at"])
-        log_action("exports.cash_register.changed", actor, register.organization, register, {"changes": diff})
-    return register
+    with configuration_change(actor, cash_register.organization):
+        unknown = set(changes) - set(CASH_REGISTER_FIELDS)
+        if unknown:
+            raise ValueError(f"{', '.join(sorted(unknown))} cannot be changed")
+        register = _lock(cash_register)
+        _require_active(register)
+        changes = dict(changes)
+        if isinstance(changes.get("base_currency"), str):
+            changes["base_currency"] = changes["base_currency"].strip().upper()
+        if "no_vat_assignment" in changes:
+            changes["no_vat_assignment"] = bool(changes["no_vat_assignment"])
+        _raise({
+            "outlet": _check_outlet(register.organization, changes["outlet"], register.outlet)
+            if "outlet" in changes else [],
+            "pos_system_version": _check_version(changes["pos_system_version"], register.pos_system_version)
+            if "pos_system_version" in changes else [],
+            "base_currency": _check_currency(changes["base_currency"]) if "base_currency" in changes else [],
+        })
+        diff = {}
+        for name, value in changes.items():
+            old = getattr(register, name)
+            if old != value:
+                diff[name] = {"old": _audit_value(old), "new": _audit_value(value)}
+                setattr(register, name, value)
+        if diff:
+            register.save(update_fields=[*diff, "updated_at"])
+            log_action("exports.cash_register.changed", actor, register.organization, register, {"changes": diff})
+        return register
 
 
-@transaction.atomic
 def decommission_cash_register(*, actor, cash_register: CashRegister) -> CashRegister:
     """Take a register out of service for good; it keeps its closings and can still be exported."""
-    register = _lock(cash_register)
-    _require_active(register)
-    register.decommissioned_at = timezone.now()
-    register.save(update_fields=["decommissioned_at", "updated_at"])
-    log_action("exports.cash_register.changed", actor, register.organization, register, {
-        "changes": {"decommissioned_at": {"old": None, "new": register.decommissioned_at.isoformat()}}})
-    return register
+    with configuration_change(actor, cash_register.organization):
+        register = _lock(cash_register)
+        _require_active(register)
+        register.decommissioned_at = timezone.now()
+        register.save(update_fields=["decommissioned_at", "updated_at"])
+        log_action("exports.cash_register.changed", actor, register.organization, register, {
+            "changes": {"decommissioned_at": {"old": None, "new": register.decommissioned_at.isoformat()}}})
+        return register
 
 
 # --- VAT definitions -------------------------------------------------------------------------

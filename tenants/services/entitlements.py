@@ -57,6 +57,7 @@ from tenants.models import (
     RoleStatus,
 )
 from tenants.services.billing.pricing import discount_percent, line_net, plan_for
+from tenants.services.configuration.versions import record_configuration_version
 from tenants.services.framework_contracts import credit_limit, framework_terms
 
 __all__ = [
@@ -413,6 +414,8 @@ def activate(*, actor, entitlement: Entitlement, signing_unit=None, outlet=None)
         _log("tenants.entitlements.activated", actor, locked, _data(
             locked, billed_to="dealer" if by_dealer else "operator", term_start=locked.term_start.isoformat(),
             term_end=locked.term_end.isoformat(), **target))
+        if locked.signing_unit_id is not None:  # a unit's entitlement is part of the operator's configuration
+            record_configuration_version(actor, locked.operator)
     return locked
 
 

@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.services.audit import log_action, register_action_labels
 from tenants.models import Betriebsstaette, Organization, Outlet
+from tenants.services.configuration.versions import configuration_change
 from tenants.validators import (
     STNR_SEPARATORS,
     TAX_NUMBER_COMPACT_REGEX,
@@ -44,6 +45,7 @@ from tenants.validators import (
 __all__ = [
     "ADDRESS_FIELDS",
     "BETRIEBSSTAETTE_FIELDS",
+    "BETRIEBSSTAETTE_KEYS",
     "OUTLET_FIELDS",
     "DataCheck",
     "Finding",
@@ -72,6 +74,9 @@ register_action_labels({
 
 ADDRESS_FIELDS = ("street", "house_number", "postal_code", "city", "country")
 BETRIEBSSTAETTE_FIELDS = ("name", *ADDRESS_FIELDS, "remarks")
+# what the services accept: the form fields plus the key that names it in configuration documents
+BETRIEBSSTAETTE_KEYS = (*BETRIEBSSTAETTE_FIELDS, "reference")
+REFERENCE_REGEX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")
 OUTLET_FIELDS = ("number", "name", *ADDRESS_FIELDS, "betriebsstaette")
 
 
@@ -140,6 +145,23 @@ def _check_keys(data: dict, allowed) -> None:
         raise ValueError(f"{', '.join(sorted(unknown))} cannot be set")
 
 
+def _check_reference(betriebsstaette: Betriebsstaette) -> None:
+    """A set ``reference`` has the key format and is unique in the organization (``E_REFERENCE_TAKEN``)."""
+    if betriebsstaette.reference is None:
+        betriebsstaette.reference = ""
+    if not betriebsstaette.reference:
+        return
+    if not REFERENCE_REGEX.match(betriebsstaette.reference):
+        raise ValidationError({"reference": [gettext(
+            "Use up to 50 letters, digits, dots, hyphens or underscores, starting with a letter or digit.")]})
+    taken = Betriebsstaette.unscoped.filter(organization_id=betriebsstaette.organization_id,
+                                            reference=betriebsstaette.reference).exclude(pk=betriebsstaette.pk)
+    if taken.exists():
+        raise PremisesError("E_REFERENCE_TAKEN",
+                            _("The key “%(reference)s” is taken by another Betriebsstätte of this organization.")
+                            % {"reference": betriebsstaette.reference}, status=409, field="reference")
+
+
 def _closing_date(closed_on: date | None) -> date:
     today = timezone.localdate()
     closed_on = closed_on or today
@@ -156,48 +178,53 @@ def _lock_organization(organization: Organization) -> Organization:
 # --- Betriebsstätten ------------------------------------------------------------------------
 
 
-@transaction.atomic
 def create_betriebsstaette(*, actor, organization: Organization, data: dict) -> Betriebsstaette:
-    _check_keys(data, BETRIEBSSTAETTE_FIELDS)
-    betriebsstaette = Betriebsstaette(organization=organization, **_clean_values(data))
-    _validate(betriebsstaette)
-    betriebsstaette.save()
-    log_action("tenants.betriebsstaette.created", actor, organization, betriebsstaette,
-               {"fields": _snapshot(betriebsstaette, BETRIEBSSTAETTE_FIELDS)})
-    return betriebsstaette
-
-
-@transaction.atomic
-def update_betriebsstaette(*, actor, betriebsstaette: Betriebsstaette, changes: dict) -> Betriebsstaette:
-    _check_keys(changes, BETRIEBSSTAETTE_FIELDS)
-    betriebsstaette = Betriebsstaette.unscoped.select_for_update().get(pk=betriebsstaette.pk)
-    diff = {}
-    for name, value in _clean_values(changes).items():
-        old = getattr(betriebsstaette, name)
-        if old != value:
-            diff[name] = {"old": old, "new": value}
-            setattr(betriebsstaette, name, value)
-    if diff:
+    with configuration_change(actor, organization):
+        _check_keys(data, BETRIEBSSTAETTE_KEYS)
+        betriebsstaette = Betriebsstaette(organization=organization, **_clean_values(data))
         _validate(betriebsstaette)
-        betriebsstaette.save(update_fields=list(diff))
-        log_action("tenants.betriebsstaette.changed", actor, betriebsstaette.organization, betriebsstaette,
-                   {"changes": diff})
-    return betriebsstaette
+        _check_reference(betriebsstaette)
+        betriebsstaette.save()
+        log_action("tenants.betriebsstaette.created", actor, organization, betriebsstaette,
+                   {"fields": _snapshot(betriebsstaette, BETRIEBSSTAETTE_KEYS)})
+        return betriebsstaette
 
 
-@transaction.atomic
+def update_betriebsstaette(*, actor, betriebsstaette: Betriebsstaette, changes: dict) -> Betriebsstaette:
+    with configuration_change(actor, betriebsstaette.organization):
+        _check_keys(changes, BETRIEBSSTAETTE_KEYS)
+        betriebsstaette = Betriebsstaette.unscoped.select_for_update().get(pk=betriebsstaette.pk)
+        diff = {}
+        for name, value in _clean_values(changes).items():
+            if name == "reference" and value is None:
+                value = ""
+            old = getattr(betriebsstaette, name)
+            if old != value:
+                diff[name] = {"old": old, "new": value}
+                setattr(betriebsstaette, name, value)
+        if diff:
+            _validate(betriebsstaette)
+            if "reference" in diff:
+                _check_reference(betriebsstaette)
+            betriebsstaette.save(update_fields=list(diff))
+            log_action("tenants.betriebsstaette.changed", actor, betriebsstaette.organization, betriebsstaette,
+                       {"changes": diff})
+        return betriebsstaette
+
+
 def close_betriebsstaette(*, actor, betriebsstaette: Betriebsstaette, closed_on: date | None = None) -> Betriebsstaette:
     """Close a Betriebsstätte (the date of abandonment for the notification). Its open outlets stay
     open and show up in the data check until they are moved or closed."""
-    betriebsstaette = Betriebsstaette.unscoped.select_for_update().get(pk=betriebsstaette.pk)
-    if betriebsstaette.closed_on is not None:
-        raise PremisesError("E_ALREADY_CLOSED", _("This Betriebsstätte is closed already."), status=409)
-    betriebsstaette.closed_on = _closing_date(closed_on)
-    betriebsstaette.save(update_fields=["closed_on"])
-    open_outlets = list(betriebsstaette.outlets.filter(closed_on__isnull=True).values_list("number", flat=True))
-    log_action("tenants.betriebsstaette.closed", actor, betriebsstaette.organization, betriebsstaette,
-               {"closed_on": betriebsstaette.closed_on.isoformat(), "open_outlets": open_outlets})
-    return betriebsstaette
+    with configuration_change(actor, betriebsstaette.organization):
+        betriebsstaette = Betriebsstaette.unscoped.select_for_update().get(pk=betriebsstaette.pk)
+        if betriebsstaette.closed_on is not None:
+            raise PremisesError("E_ALREADY_CLOSED", _("This Betriebsstätte is closed already."), status=409)
+        betriebsstaette.closed_on = _closing_date(closed_on)
+        betriebsstaette.save(update_fields=["closed_on"])
+        open_outlets = list(betriebsstaette.outlets.filter(closed_on__isnull=True).values_list("number", flat=True))
+        log_action("tenants.betriebsstaette.closed", actor, betriebsstaette.organization, betriebsstaette,
+                   {"closed_on": betriebsstaette.closed_on.isoformat(), "open_outlets": open_outlets})
+        return betriebsstaette
 
 
 # --- outlets --------------------------------------------------------------------------------
@@ -230,69 +257,69 @@ def _number_taken(number: int) -> PremisesError:
                          status=409, field="number")
 
 
-@transaction.atomic
 def create_outlet(*, actor, organization: Organization, data: dict) -> Outlet:
     """Create an outlet; ``data["number"]`` blank or ``None`` gets the next free number."""
-    _check_keys(data, OUTLET_FIELDS)
-    data = _clean_values(data)
-    number = data.pop("number", None)
-    if number in ("", None):
-        number = None
-    if "betriebsstaette" in data:
-        data["betriebsstaette"] = _check_betriebsstaette(organization, data["betriebsstaette"])
-    if number is not None and (not isinstance(number, int) or isinstance(number, bool) or number < 1):
-        raise ValidationError({"number": [gettext("The outlet number is a whole number of at least 1.")]})
-    _lock_organization(organization)
-    if number is None:
-        number = next_outlet_number(organization)
-    elif Outlet.unscoped.filter(organization_id=organization.pk, number=number).exists():
-        raise _number_taken(number)
-    outlet = Outlet(organization=organization, number=number, **data)
-    _validate(outlet)
-    try:
-        with transaction.atomic():
-            outlet.save()
-    except IntegrityError as exc:  # a concurrent writer that did not take the lock
-        raise _number_taken(number) from exc
-    log_action("tenants.outlet.created", actor, organization, outlet, {"fields": _snapshot(outlet, OUTLET_FIELDS)})
-    return outlet
+    with configuration_change(actor, organization):
+        _check_keys(data, OUTLET_FIELDS)
+        data = _clean_values(data)
+        number = data.pop("number", None)
+        if number in ("", None):
+            number = None
+        if "betriebsstaette" in data:
+            data["betriebsstaette"] = _check_betriebsstaette(organization, data["betriebsstaette"])
+        if number is not None and (not isinstance(number, int) or isinstance(number, bool) or number < 1):
+            raise ValidationError({"number": [gettext("The outlet number is a whole number of at least 1.")]})
+        _lock_organization(organization)
+        if number is None:
+            number = next_outlet_number(organization)
+        elif Outlet.unscoped.filter(organization_id=organization.pk, number=number).exists():
+            raise _number_taken(number)
+        outlet = Outlet(organization=organization, number=number, **data)
+        _validate(outlet)
+        try:
+            with transaction.atomic():
+                outlet.save()
+        except IntegrityError as exc:  # a concurrent writer that did not take the lock
+            raise _number_taken(number) from exc
+        log_action("tenants.outlet.created", actor, organization, outlet, {"fields": _snapshot(outlet, OUTLET_FIELDS)})
+        return outlet
 
 
-@transaction.atomic
 def update_outlet(*, actor, outlet: Outlet, changes: dict) -> Outlet:
     """Change an outlet. Its number cannot change (``E_OUTLET_NUMBER_IMMUTABLE``); passing the
     current number is allowed and changes nothing."""
-    _check_keys(changes, OUTLET_FIELDS)
-    outlet = Outlet.unscoped.select_for_update(of=("self",)).select_related("organization").get(pk=outlet.pk)
-    changes = _clean_values(changes)
-    if "number" in changes and changes.pop("number") != outlet.number:
-        raise PremisesError("E_OUTLET_NUMBER_IMMUTABLE", _("The outlet number cannot be changed once it is set."),
-                            field="number")
-    diff = {}
-    for name, value in changes.items():
-        old = getattr(outlet, name)
-        if old != value:
-            if name == "betriebsstaette":
-                value = _check_betriebsstaette(outlet.organization, value)
-            diff[name] = {"old": _audit_value(old), "new": _audit_value(value)}
-            setattr(outlet, name, value)
-    if diff:
-        _validate(outlet)
-        outlet.save(update_fields=list(diff))
-        log_action("tenants.outlet.changed", actor, outlet.organization, outlet, {"changes": diff})
-    return outlet
+    with configuration_change(actor, outlet.organization):
+        _check_keys(changes, OUTLET_FIELDS)
+        outlet = Outlet.unscoped.select_for_update(of=("self",)).select_related("organization").get(pk=outlet.pk)
+        changes = _clean_values(changes)
+        if "number" in changes and changes.pop("number") != outlet.number:
+            raise PremisesError("E_OUTLET_NUMBER_IMMUTABLE", _("The outlet number cannot be changed once it is set."),
+                                field="number")
+        diff = {}
+        for name, value in changes.items():
+            old = getattr(outlet, name)
+            if old != value:
+                if name == "betriebsstaette":
+                    value = _check_betriebsstaette(outlet.organization, value)
+                diff[name] = {"old": _audit_value(old), "new": _audit_value(value)}
+                setattr(outlet, name, value)
+        if diff:
+            _validate(outlet)
+            outlet.save(update_fields=list(diff))
+            log_action("tenants.outlet.changed", actor, outlet.organization, outlet, {"changes": diff})
+        return outlet
 
 
-@transaction.atomic
 def close_outlet(*, actor, outlet: Outlet, closed_on: date | None = None) -> Outlet:
-    outlet = Outlet.unscoped.select_for_update(of=("self",)).select_related("organization").get(pk=outlet.pk)
-    if outlet.closed_on is not None:
-        raise PremisesError("E_ALREADY_CLOSED", _("This outlet is closed already."), status=409)
-    outlet.closed_on = _closing_date(closed_on)
-    outlet.save(update_fields=["closed_on"])
-    log_action("tenants.outlet.closed", actor, outlet.organization, outlet,
-               {"closed_on": outlet.closed_on.isoformat(), "number": outlet.number})
-    return outlet
+    with configuration_change(actor, outlet.organization):
+        outlet = Outlet.unscoped.select_for_update(of=("self",)).select_related("organization").get(pk=outlet.pk)
+        if outlet.closed_on is not None:
+            raise PremisesError("E_ALREADY_CLOSED", _("This outlet is closed already."), status=409)
+        outlet.closed_on = _closing_date(closed_on)
+        outlet.save(update_fields=["closed_on"])
+        log_action("tenants.outlet.closed", actor, outlet.organization, outlet,
+                   {"closed_on": outlet.closed_on.isoformat(), "number": outlet.number})
+        return outlet
 
 
 # --- data check -----------------------------------------------------------------------------

@@ -19,12 +19,13 @@ import ipaddress
 import re
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal import crypto
 from portal.services.audit import log_action, register_action_labels
+from tenants.services.configuration.versions import configuration_change
 from tse.backends.base import TseError
 from tse.models import BackendType, ClientState, LanTseConnection, SigningUnit, SigningUnitMode, TseClient
 from tse.models.connections import DEFAULT_LAN_TSE_PORT
@@ -152,7 +153,7 @@ def lan_worker_command(signing_unit: SigningUnit) -> str:
 
 def create_lan_signing_unit(*, actor, organization, host, port=DEFAULT_LAN_TSE_PORT, token, tse_serial_number,
                             max_clients=3, outlet=None, description: str = "",
-                            mode: str = SigningUnitMode.LIVE) -> SigningUnit:
+                            mode: str = SigningUnitMode.LIVE, reference: str = "") -> SigningUnit:
     """A new LAN TSE unit (state ``uninitialized``) of ``organization`` with its connection."""
     host = normalize_host(host)
     port = _port(port)
@@ -164,9 +165,10 @@ def create_lan_signing_unit(*, actor, organization, host, port=DEFAULT_LAN_TSE_P
     if SigningUnit.unscoped.filter(serial_number=serial).exists():
         raise _serial_taken()
     try:
-        with transaction.atomic():
+        with configuration_change(actor, organization):
             unit = create_signing_unit(actor=actor, organization=organization, backend=BackendType.LAN,
-                                       outlet=outlet, mode=mode, max_clients=max_clients, description=description)
+                                       outlet=outlet, mode=mode, max_clients=max_clients, description=description,
+                                       reference=reference)
             SigningUnit.unscoped.filter(pk=unit.pk).update(serial_number=serial)
             unit.serial_number = serial
             connection = LanTseConnection.unscoped.create(
@@ -193,7 +195,7 @@ def update_lan_connection(*, actor, signing_unit: SigningUnit, host, port, token
     if max_clients < registered:
         raise _invalid("max_clients", gettext(
             "{registered} POS are registered at this TSE; the maximum cannot be lower.").format(registered=registered))
-    with transaction.atomic():
+    with configuration_change(actor, signing_unit.organization):
         connection = LanTseConnection.unscoped.select_for_update().get(signing_unit=signing_unit)
         changed = [name for name, value in (("host", host), ("port", port)) if getattr(connection, name) != value]
         if signing_unit.max_clients != max_clients:
@@ -215,10 +217,11 @@ def fiskaly_configured() -> bool:
 
 
 def create_fiskaly_signing_unit(*, actor, organization, outlet=None, description: str = "",
-                                mode: str = SigningUnitMode.LIVE, max_clients: int | None = None) -> SigningUnit:
+                                mode: str = SigningUnitMode.LIVE, max_clients: int | None = None,
+                                reference: str = "") -> SigningUnit:
     """A new fiskaly unit; refused (503 ``E_BACKEND_NOT_CONFIGURED``) without the portal's fiskaly account."""
     if not fiskaly_configured():
         raise LanConnectionError("E_BACKEND_NOT_CONFIGURED",
                               gettext("fiskaly is not configured for this portal."), status=503)
     return create_signing_unit(actor=actor, organization=organization, backend=BackendType.FISKALY, outlet=outlet,
-                               mode=mode, max_clients=max_clients, description=description)
+                               mode=mode, max_clients=max_clients, description=description, reference=reference)

@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
-from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from portal.services.audit import log_action, register_action_labels
+from tenants.services.configuration.versions import configuration_change
 from tse.models import (
     ClientState,
     LogMessage,
@@ -78,7 +78,7 @@ def signing_units_overview(organization):
 def register_client(*, actor, signing_unit: SigningUnit, client_id: str) -> TseClient:
     """Register the POS with serial number ``client_id`` at ``signing_unit`` (raises ``TseError``)."""
     backend = get_backend(signing_unit)
-    with transaction.atomic():
+    with configuration_change(actor, signing_unit.organization):
         result = backend.register_client(client_id)
         client = TseClient.unscoped.get(signing_unit=signing_unit, client_id=client_id)
         log_action("tse.client.registered", actor, signing_unit.organization, client,

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.services.audit import log_action, register_action_labels
+from tenants.services.configuration.versions import configuration_change
 from tse.backends.base import TseError
 from tse.backends.software import ensure_software_tse_allowed, generate_key_material
 from tse.models import (
@@ -159,7 +160,7 @@ def create_tss(*, actor, organization, tss_id, data: dict) -> tuple[SigningUnit,
     unit = SigningUnit(public_id=tss_id, organization=organization, backend=BackendType.SOFTWARE,
                        mode=SigningUnitMode.TEST, description=data.get("description", ""), **material)
     try:
-        with transaction.atomic():
+        with configuration_change(actor, organization):
             unit.save()
             TssAdmin.unscoped.create(signing_unit=unit, organization=organization, request_hash=digest,
                                      puk_hash=make_password(puk), metadata=data.get("metadata") or {})
@@ -300,7 +301,7 @@ def register_client(*, actor, unit: SigningUnit, client_id, serial_number: str) 
              "E_CLIENT_ALREADY_REGISTERED": "E_CLIENT_CONFLICT", "E_TSE_NOT_INITIALIZED": "E_TSS_NOT_INITIALIZED",
              "E_TSE_DISABLED": "E_TSS_DISABLED"}
     try:
-        with transaction.atomic():
+        with configuration_change(actor, unit.organization):
             get_backend(unit).register_client(serial_number)
             client = TseClient.unscoped.get(signing_unit=unit, client_id=serial_number)
             TseClient.unscoped.filter(pk=client.pk).update(public_id=client_id)

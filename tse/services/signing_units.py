@@ -11,12 +11,15 @@
 Every lifecycle change writes an audit entry (``tse.signing_unit.*``).
 """
 
+import re
+
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.services.audit import log_action, register_action_labels
+from tenants.services.configuration.versions import configuration_change, record_configuration_version
 from tse.backends.base import TseBackend, TseError
 from tse.backends.software import SoftwareTse, ensure_software_tse_allowed, generate_key_material
 from tse.models import BackendType, Curve, OutageReason, SigningUnit, SigningUnitMode
@@ -27,6 +30,7 @@ __all__ = [
     "disable_signing_unit",
     "get_backend",
     "initialize_signing_unit",
+    "update_signing_unit_description",
     "register_backend",
     "update_signing_unit_time",
 ]
@@ -35,8 +39,10 @@ register_action_labels({
     "tse.signing_unit.created": _("Signing unit (TSE) created"),
     "tse.signing_unit.initialized": _("Signing unit (TSE) initialized"),
     "tse.signing_unit.disabled": _("Signing unit (TSE) disabled"),
+    "tse.signing_unit.changed": _("Signing unit (TSE) changed"),
 })
 
+REFERENCE_REGEX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")
 _BACKENDS: dict[str, type[TseBackend]] = {BackendType.SOFTWARE: SoftwareTse}
 
 
@@ -55,8 +61,11 @@ def get_backend(signing_unit: SigningUnit) -> TseBackend:
 
 def create_signing_unit(*, actor, organization, backend: str = BackendType.SOFTWARE, curve: str = Curve.P256,
                         outlet=None, mode: str = SigningUnitMode.TEST, max_clients: int | None = None,
-                        description: str = "") -> SigningUnit:
-    """A new signing unit of ``organization`` (the operator), state ``uninitialized``."""
+                        description: str = "", reference: str = "") -> SigningUnit:
+    """A new signing unit of ``organization`` (the operator), state ``uninitialized``.
+
+    ``reference`` (optional) is the key that names the unit in configuration documents; unique in
+    the organization (``E_REFERENCE_TAKEN``)."""
     if backend not in BackendType.values:
         raise TseError("E_UNKNOWN_BACKEND", gettext("Unknown TSE type."))
     if mode not in SigningUnitMode.values:
@@ -65,8 +74,9 @@ def create_signing_unit(*, actor, organization, backend: str = BackendType.SOFTW
         raise TseError("E_OUTLET_NOT_FOUND", gettext("The outlet does not exist."), status=404)
     if max_clients is not None and (not isinstance(max_clients, int) or max_clients < 1):
         raise TseError("E_VALIDATION", gettext("The maximum number of clients must be a positive number."))
+    reference = _check_reference(organization, reference)
     unit = SigningUnit(organization=organization, outlet=outlet, backend=backend, mode=mode,
-                       max_clients=max_clients, description=description)
+                       max_clients=max_clients, description=description, reference=reference)
     if backend == BackendType.SOFTWARE:
         ensure_software_tse_allowed()
         if mode != SigningUnitMode.TEST:
@@ -74,12 +84,25 @@ def create_signing_unit(*, actor, organization, backend: str = BackendType.SOFTW
                            gettext("The software TSE is not certified and runs in test mode only."), status=403)
         for name, value in generate_key_material(curve).items():
             setattr(unit, name, value)
-    with transaction.atomic():
+    with configuration_change(actor, organization):
         unit.save()
         log_action("tse.signing_unit.created", actor, organization, unit,
                    data={"backend": backend, "curve": unit.curve, "serial_number": unit.serial_number,
                          "mode": mode, "outlet": str(outlet.public_id) if outlet else None})
     return unit
+
+
+def _check_reference(organization, reference) -> str:
+    reference = (reference or "").strip()
+    if not reference:
+        return ""
+    if not REFERENCE_REGEX.match(reference):
+        raise TseError("E_VALIDATION", gettext(
+            "The key: up to 50 letters, digits, dots, hyphens or underscores, starting with a letter or digit."))
+    if SigningUnit.unscoped.filter(organization_id=organization.pk, reference=reference).exists():
+        raise TseError("E_REFERENCE_TAKEN", gettext("The key “%(reference)s” is taken by another signing unit of "
+                                                    "this organization.") % {"reference": reference}, status=409)
+    return reference
 
 
 def initialize_signing_unit(*, actor, signing_unit: SigningUnit, description: str = "") -> SigningUnit:
@@ -115,7 +138,20 @@ def initialize_signing_unit(*, actor, signing_unit: SigningUnit, description: st
             raise
         raise TseError("E_TSE_INITIALIZATION_FAILED", message, status=503) from exc
     record_success(signing_unit.pk)
+    record_configuration_version(actor, signing_unit.organization)
     return SigningUnit.unscoped.get(pk=signing_unit.pk)
+
+
+def update_signing_unit_description(*, actor, signing_unit: SigningUnit, description: str) -> SigningUnit:
+    """Change the description of a signing unit (its only field that may change after creation)."""
+    with configuration_change(actor, signing_unit.organization):
+        unit = SigningUnit.unscoped.select_for_update().get(pk=signing_unit.pk)
+        if unit.description != description:
+            old, unit.description = unit.description, description
+            unit.save(update_fields=["description"])
+            log_action("tse.signing_unit.changed", actor, unit.organization, unit,
+                       data={"changes": {"description": {"old": old, "new": description}}})
+    return unit
 
 
 def update_signing_unit_time(*, signing_unit: SigningUnit) -> SigningUnit:
@@ -128,7 +164,7 @@ def update_signing_unit_time(*, signing_unit: SigningUnit) -> SigningUnit:
 def disable_signing_unit(*, actor, signing_unit: SigningUnit) -> SigningUnit:
     """Disable the unit for good (``disableSecureElement``); exports stay possible."""
     backend = get_backend(signing_unit)
-    with transaction.atomic():
+    with configuration_change(actor, signing_unit.organization):
         result = backend.disable()
         log_action("tse.signing_unit.disabled", actor, signing_unit.organization, backend.signing_unit,
                    data={"signature_counter": _counter(result)})

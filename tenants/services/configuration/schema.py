@@ -48,6 +48,10 @@ MODES = ["test", "live"]
 CURVES = ["P-256", "P-384", "brainpoolP256r1", "brainpoolP384r1"]
 
 
+# an object names an existing one by id, or carries the (non-null) reference it is matched or created by
+_ID_OR_REFERENCE = [{"required": ["id"]}, {"required": ["reference"], "properties": {"reference": {"type": "string"}}}]
+
+
 def _text(max_length: int, *, min_length: int = 1) -> dict:
     return {"type": "string", "minLength": min_length, "maxLength": max_length}
 
@@ -115,15 +119,15 @@ def _client() -> dict:
 def _signing_unit(*, top_level: bool) -> dict:
     properties = {
         "id": _id(),
-        "reference": {"type": "string", "pattern": REFERENCE_PATTERN,
+        "reference": {"type": ["string", "null"], "pattern": REFERENCE_PATTERN,
                       "description": "Key of the signing unit in this operator's configuration."},
         "backend": {"type": "string", "enum": BACKENDS},
         "description": _text(200, min_length=0),
         "mode": {"type": "string", "enum": MODES, "default": "test"},
-        "curve": {"type": "string", "enum": CURVES, "description": "Software TSE only."},
+        "curve": {"type": ["string", "null"], "enum": [*CURVES, None], "description": "Software TSE only."},
         "max_clients": {"type": "integer", "minimum": 1, "maximum": 10000},
         "connection": {
-            "type": "object", "additionalProperties": False, "description": "LAN TSE only.",
+            "type": ["object", "null"], "additionalProperties": False, "description": "LAN TSE only.",
             "required": ["host", "tse_serial_number"],
             "properties": {"host": _text(253), "port": {"type": "integer", "minimum": 1, "maximum": 65535},
                            "tse_serial_number": _text(128), "token": {**_text(200), "writeOnly": True}},
@@ -135,14 +139,14 @@ def _signing_unit(*, top_level: bool) -> dict:
             "properties": {"product": _text(40)},
         },
         "state": _read_only({"type": "string", "enum": ["uninitialized", "initialized", "disabled"]}),
-        "serial_number": _read_only({"type": "string"}),
+        "serial_number": _read_only({"type": ["string", "null"]}),
         "clients": {"type": "array", "items": _client()},
     }
     required = ["backend"]
     if top_level:
         properties["outlet"] = _read_only({"type": "null"})
     return {"type": "object", "additionalProperties": False, "required": required, "properties": properties,
-            "anyOf": [{"required": ["id"]}, {"required": ["reference"]}]}
+            "anyOf": _ID_OR_REFERENCE}
 
 
 def _betriebsstaette() -> dict:
@@ -151,14 +155,14 @@ def _betriebsstaette() -> dict:
         "additionalProperties": False,
         "properties": {
             "id": _id(),
-            "reference": {"type": "string", "pattern": REFERENCE_PATTERN,
+            "reference": {"type": ["string", "null"], "pattern": REFERENCE_PATTERN,
                           "description": "Key of the Betriebsstätte; outlets name it in `betriebsstaette`."},
             "name": _text(200),
             **_address(),
             "remarks": _text(2000, min_length=0),
             "closed_on": _read_only({"type": ["string", "null"]}),
         },
-        "anyOf": [{"required": ["id"]}, {"required": ["reference"]}],
+        "anyOf": _ID_OR_REFERENCE,
     }
 
 
@@ -203,6 +207,7 @@ def configuration_schema() -> dict:
 # --- the template schema is derived: no ids or read-only fields, variables allowed -------------
 
 _VARIABLE_STRING = {"type": "string", "pattern": VARIABLE_ONLY}
+_TEMPLATED_STRING = r"\{\{\s*" + VARIABLE_NAME + r"\s*\}\}|\{n(:[0-9]{1,2})?\}"
 
 
 def _templated(node):
@@ -220,6 +225,10 @@ def _templated(node):
             node["anyOf"] = [branch for branch in node["anyOf"] if branch.get("required") != ["id"]]
             if len(node["anyOf"]) == 1:
                 node["required"] = sorted(set(node.get("required", [])) | set(node.pop("anyOf")[0]["required"]))
+                for name in node["required"]:  # a required key of a template is never null
+                    types = properties.get(name, {}).get("type")
+                    if isinstance(types, list) and "null" in types:
+                        properties[name] = {**properties[name], "type": [t for t in types if t != "null"][0]}
             elif not node["anyOf"]:
                 node.pop("anyOf")
         return node
@@ -232,9 +241,14 @@ def _templated(node):
     types = node.get("type")
     types = types if isinstance(types, list) else [types]
     if "string" in types:
-        # a string may hold variables; its pattern, enum and length apply after rendering
-        return {key: value for key, value in node.items()
-                if key not in ("pattern", "enum", "minLength", "maxLength", "const")}
+        # a literal must be valid as it is; a string holding a variable (or a client-id serial pattern {n})
+        # is checked after rendering
+        constraints = ("pattern", "enum", "minLength", "maxLength", "const")
+        if not any(key in node for key in constraints):
+            return node
+        loose = {key: value for key, value in node.items() if key not in constraints}
+        return {"anyOf": [node, {**loose, "type": "string", "pattern": _TEMPLATED_STRING}],
+                **({"description": node["description"]} if "description" in node else {})}
     if {"integer", "boolean"} & set(types):
         return {"anyOf": [node, _VARIABLE_STRING], **({"description": node["description"]}
                                                        if "description" in node else {})}
@@ -310,7 +324,7 @@ def _message(error) -> tuple[str, str, list]:
     if keyword in ("minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems"):
         return "E_RANGE", _("Out of range (%(rule)s %(limit)s).") % {"rule": keyword,
                                                                       "limit": error.validator_value}, path
-    if keyword == "anyOf" and all(set(branch) == {"required"} for branch in error.validator_value):
+    if keyword == "anyOf" and _all_required(error.validator_value):
         names = [branch["required"][0] for branch in error.validator_value]
         return "E_REQUIRED", _("Give one of: %(fields)s.") % {"fields": ", ".join(names)}, [*path, names[-1]]
     if keyword in ("anyOf", "oneOf"):
@@ -328,11 +342,18 @@ def _validate(schema: dict, document) -> list[dict]:
             deepest = max(error.context, key=lambda e: len(e.absolute_path))
             if len(deepest.absolute_path) > len(error.absolute_path):
                 error = deepest
+            elif error.validator == "anyOf" and not _all_required(error.validator_value):
+                # a literal that breaks the rule of its field: report that rule (the first form)
+                error = next((e for e in error.context if e.relative_schema_path[0] == 0), error)
         code, message, path = _message(error)
         entry = {"path": _pointer(path), "code": code, "message": message}
         if entry not in errors:
             errors.append(entry)
     return errors
+
+
+def _all_required(branches) -> bool:
+    return all("required" in branch for branch in branches)
 
 
 def validate_configuration(document) -> list[dict]:

@@ -324,6 +324,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # enums of the same field name in several apps get names of their own (not hash suffixes)
+    "ENUM_NAME_OVERRIDES": {
+        "RolloutJobStateEnum": "tenants.models.rollout.RolloutJobState",
+        "RolloutJobSourceEnum": "tenants.models.rollout.RolloutJobSource",
+        "RolloutItemStateEnum": "tenants.models.rollout.RolloutItemState",
+        "ConfigurationSourceEnum": "tenants.models.configuration.ConfigurationSource",
+        "SignatureActionEnum": "tenants.models.contracts.SignatureAction",
+    },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
 }

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "tenants",
     "tse",
     "exports",
+    "compliance",
 ]
 
 MIDDLEWARE = [
@@ -138,6 +139,7 @@ CELERY_TASK_ROUTES = {
     "tse.schedule_monthly_exports": {"queue": "exports"},
     "tse.*": {"queue": "signing"},
     "exports.*": {"queue": "exports"},
+    "compliance.*": {"queue": "exports"},
     "tenants.billing.*": {"queue": "billing"},
 }
 CELERY_TASK_ACKS_LATE = False

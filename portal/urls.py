@@ -48,7 +48,7 @@ organization_patterns = [
 TENANT_AREAS = ("contracts", "pos_systems", "partners", "premises", "entitlements", "billing", "usage",
                 "configuration", "rollout", "rollout_jobs")
 feature_urlpatterns = []
-for module_name in [f"tenants.urls.{area}" for area in TENANT_AREAS] + ["tse.urls", "exports.urls"]:
+for module_name in [f"tenants.urls.{area}" for area in TENANT_AREAS] + ["tse.urls", "exports.urls", "compliance.urls"]:
     module = import_module(module_name)
     organization_patterns += module.organization_urlpatterns
     feature_urlpatterns += module.urlpatterns

@@ -19,7 +19,17 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
-__all__ = ["CashRegister", "MasterDataRevision", "VatDefinition", "VatSlot"]
+__all__ = ["CashRegister", "DecommissionReason", "MasterDataRevision", "VatDefinition", "VatSlot"]
+
+
+class DecommissionReason(models.TextChoices):
+    SOLD = "sold", _("sold")
+    SCRAPPED = "scrapped", _("scrapped")
+    STOLEN = "stolen", _("stolen or lost")
+    DESTROYED = "destroyed", _("destroyed (total loss)")
+    LEASE_ENDED = "lease_ended", _("lease or rental ended")
+    REPLACED = "replaced", _("replaced by another system")
+    OTHER = "other", _("other")
 
 
 class CashRegister(models.Model):
@@ -39,6 +49,14 @@ class CashRegister(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed at"), auto_now=True)
     decommissioned_at = models.DateTimeField(_("decommissioned at"), null=True, blank=True)
+    # § 146a (4) AO notification dates (compliance centre); empty: the date it was created / decommissioned
+    acquired_on = models.DateField(_("acquired on"), null=True, blank=True,
+                                   help_text=_("Invoice or delivery date, or the start of the lease."))
+    commissioned_on = models.DateField(_("commissioned on"), null=True, blank=True,
+                                       help_text=_("First day in use at this Betriebsstätte."))
+    decommission_reason = models.CharField(_("reason for decommissioning"), max_length=20, blank=True,
+                                           choices=DecommissionReason.choices)
+    decommission_note = models.CharField(_("decommissioning note"), max_length=200, blank=True)
 
     objects = ScopedManager(organization="organization")
     unscoped = models.Manager()

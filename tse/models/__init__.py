@@ -1,6 +1,7 @@
 """Signing units (TSEs), their POS clients, transactions and signed log messages."""
 
 from tse.models.api import ApiTransaction, ApiTransactionRevision, RevisionStatus, TssAdmin
+from tse.models.certifications import BsiCertification, FormFactor
 from tse.models.connections import DEFAULT_LAN_TSE_PORT, FiskalyTss, LanTseConnection
 from tse.models.exports import ExportState, TarExport
 from tse.models.logs import LogMessage, LogMessageKind, TransactionState, TseTransaction
@@ -16,6 +17,8 @@ from tse.models.signing_units import (
 )
 
 __all__ = [
+    "BsiCertification",
+    "FormFactor",
     "DEFAULT_LAN_TSE_PORT",
     "ExportState",
     "FiskalyTss",

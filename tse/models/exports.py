@@ -47,6 +47,7 @@ class TarExport(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
     error_message = models.TextField(_("error"), blank=True)
+    retain_until = models.DateField(_("retain until"), null=True, blank=True)
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

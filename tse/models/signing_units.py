@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from tse.models.certifications import FormFactor
 from tse.models.monitoring import Health
 
 __all__ = [
@@ -73,6 +74,8 @@ class SigningUnit(models.Model):
     signature_algorithm = models.CharField(_("signature algorithm"), max_length=40, blank=True)
     curve = models.CharField(_("curve"), max_length=20, choices=Curve.choices, blank=True)
     bsi_certification_id = models.CharField(_("BSI certification id"), max_length=40, blank=True)
+    form_factor = models.CharField(_("form factor"), max_length=10, blank=True, choices=FormFactor.choices)
+    initialized_at = models.DateTimeField(_("initialized at"), null=True, blank=True)
     state = models.CharField(_("state"), max_length=16, choices=SigningUnitState.choices,
                              default=SigningUnitState.UNINITIALIZED)
     mode = models.CharField(_("mode"), max_length=8, choices=SigningUnitMode.choices, default=SigningUnitMode.TEST)

@@ -18,13 +18,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.dispatch import Signal
 
 from tenants.models import ConfigurationSource, ConfigurationVersion, Organization
 from tenants.services.configuration.diff import diff_documents
 from tenants.services.configuration.document import digest, empty_document, snapshot
 
+# Sent inside the transaction that stored a new version: ``version``, ``previous`` (or None), ``actor``.
+configuration_version_recorded = Signal()
+
 __all__ = [
     "ConfigurationChange",
+    "configuration_version_recorded",
     "configuration_change",
     "latest_version",
     "record_configuration_version",
@@ -84,7 +89,7 @@ def _record(actor, organization, *, source, summary, rollout_job) -> Configurati
     previous = latest_version(organization)
     if document_digest == (previous.digest if previous is not None else digest(empty_document())):
         return None
-    return ConfigurationVersion.unscoped.create(
+    version = ConfigurationVersion.unscoped.create(
         organization_id=organization.pk,
         number=(previous.number + 1) if previous is not None else 1,
         document=document,
@@ -95,6 +100,10 @@ def _record(actor, organization, *, source, summary, rollout_job) -> Configurati
         rollout_job=rollout_job,
         **_actor_fields(actor, organization),
     )
+    # in the same transaction: what follows from the change (e.g. notification events) is stored with it
+    configuration_version_recorded.send(sender=ConfigurationVersion, version=version, previous=previous,
+                                        actor=actor)
+    return version
 
 
 def record_configuration_version(actor, organization, *, source=ConfigurationSource.MANUAL, summary="",

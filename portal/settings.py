@@ -317,6 +317,21 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# § 146a (4) AO notification file (compliance/notification/xml.py): enumeration codes of the ELSTER upload,
+# UNCONFIRMED against the official XSD (distributed with ERiC only). Overrides the module defaults per key.
+ELSTER_NOTIFICATION_CODES = {
+    # tenants.PosSystemType -> Art des eAs
+    "system_types": {"pc_pos": "1", "tablet_app": "2", "electronic_register": "3", "taximeter": "4",
+                     "odometer": "5", "other": "1"},
+    # tse.FormFactor -> Art der TSE (StuStaPay: SD 1, USB 2, cloud 3); "other" has no code
+    "tse_form_factors": {"sd": "1", "usb": "2", "cloud": "3"},
+    # exports.DecommissionReason -> Grund der Außerbetriebnahme (German text for the tax office)
+    "decommission_reasons": {"sold": "Verkauf", "scrapped": "Verschrottung", "stolen": "Diebstahl oder Verlust",
+                             "destroyed": "Zerstörung (Totalschaden)",
+                             "lease_ended": "Ende des Leasing- oder Mietvertrags",
+                             "replaced": "Ersatz durch ein anderes System", "other": "Sonstiges"},
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kassenportal API",
     "DESCRIPTION": "Multi-tenant portal for German cash-register fiscalization (KassenSichV, § 146a AO).",

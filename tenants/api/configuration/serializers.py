@@ -73,6 +73,8 @@ class ConfigurationVersionSerializer(serializers.ModelSerializer):
 
 
 class DiffEntrySerializer(serializers.Serializer):
+    """One entry of a keyed diff (``tenants.services.configuration.diff``), of configurations or templates."""
+
     op = serializers.ChoiceField(choices=["added", "removed", "changed"])
     path = serializers.CharField()
     object = serializers.CharField(allow_null=True)

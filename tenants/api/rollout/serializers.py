@@ -6,7 +6,6 @@ from tenants.models import RolloutTemplate, RolloutTemplateShare, RolloutTemplat
 from tenants.services.rollout.templates import NAME_MAX, NOTE_MAX
 
 __all__ = [
-    "ChangeSerializer",
     "ShareSerializer",
     "TemplateCreateSerializer",
     "TemplateSerializer",
@@ -91,13 +90,6 @@ class VersionCreateSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX, default="")
 
 
-class ChangeSerializer(serializers.Serializer):
-    op = serializers.ChoiceField(choices=["added", "removed", "changed"])
-    path = serializers.CharField()
-    object = serializers.CharField(allow_null=True)
-    field = serializers.CharField(allow_null=True)
-    old = serializers.JSONField(allow_null=True)
-    new = serializers.JSONField(allow_null=True)
 
 
 class ShareSerializer(serializers.ModelSerializer):

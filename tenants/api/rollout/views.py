@@ -25,8 +25,8 @@ from rest_framework.response import Response
 
 from portal.api.exceptions import ApiError
 from portal.api.views import OrganizationResourceMixin
+from tenants.api.configuration.serializers import DiffEntrySerializer
 from tenants.api.rollout.serializers import (
-    ChangeSerializer,
     ShareSerializer,
     TemplateCreateSerializer,
     TemplateSerializer,
@@ -252,11 +252,11 @@ class VersionDetailView(_TemplateMixin):
 
 class VersionDiffView(_TemplateMixin):
     http_method_names = ["get", "head", "options"]
-    serializer_class = ChangeSerializer
+    serializer_class = DiffEntrySerializer
     pagination_class = None
 
     @extend_schema(tags=TAGS, operation_id="rollout_template_versions_diff",
-                   responses={200: ChangeSerializer(many=True), **ERRORS},
+                   responses={200: DiffEntrySerializer(many=True), **ERRORS},
                    parameters=[OpenApiParameter("against", int, description="Version to compare with (default: "
                                                                             "the previous one).")],
                    examples=[OpenApiExample("Default POS count changed", response_only=True, value=[

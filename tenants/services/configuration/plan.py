@@ -266,37 +266,48 @@ class _Planner:
     def given(entry: dict, names) -> dict:
         return {name: _clean(name, entry[name]) for name in names if name in entry}
 
+    def match(self, path, entry, by_id, by_reference, seen, not_found, given_twice) -> tuple[object, bool]:
+        """The existing object an entry names (by id, else by reference; None: to be created) and whether the
+        entry can be planned. ``seen`` = the ids, references and objects of the entries before it."""
+        seen_ids, seen_references, seen_objects = seen
+        reference = entry.get("reference")
+        obj = None
+        if "id" in entry:
+            key = _uuid(entry["id"])
+            if key in seen_ids:
+                self.error(f"{path}/id", "E_DUPLICATE", _("This id is given twice."))
+                return None, False
+            seen_ids.add(key)
+            obj = by_id.get(key)
+            if obj is None:
+                self.error(f"{path}/id", "E_NOT_FOUND", not_found)
+                return None, False
+        elif reference is not None:
+            obj = by_reference.get(reference)
+        if reference is not None:
+            if reference in seen_references:
+                self.error(f"{path}/reference", "E_DUPLICATE", _("This reference is given twice."))
+                return None, False
+            seen_references.add(reference)
+        if obj is not None:
+            if obj.pk in seen_objects:
+                self.error(path, "E_DUPLICATE", given_twice)
+                return None, False
+            seen_objects.add(obj.pk)
+        return obj, True
+
     # --- Betriebsstätten ------------------------------------------------------------------
 
     def plan_premises(self):
         self.premises_keys: dict[str, Node] = {}
-        seen_ids, seen_references, seen_objects = set(), set(), set()
+        seen = (set(), set(), set())
         for i, entry in enumerate(self.document.get("betriebsstaetten") or []):
             path = f"/betriebsstaetten/{i}"
             reference = entry.get("reference")
-            obj = None
-            if "id" in entry:
-                key = _uuid(entry["id"])
-                if key in seen_ids:
-                    self.error(f"{path}/id", "E_DUPLICATE", _("This id is given twice."))
-                    continue
-                seen_ids.add(key)
-                obj = self.premises_by_id.get(key)
-                if obj is None:
-                    self.error(f"{path}/id", "E_NOT_FOUND", _("No Betriebsstätte with this id exists."))
-                    continue
-            elif reference is not None:
-                obj = self.premises_by_reference.get(reference)
-            if reference is not None:
-                if reference in seen_references:
-                    self.error(f"{path}/reference", "E_DUPLICATE", _("This reference is given twice."))
-                    continue
-                seen_references.add(reference)
-            if obj is not None:
-                if obj.pk in seen_objects:
-                    self.error(path, "E_DUPLICATE", _("This Betriebsstätte is given twice."))
-                    continue
-                seen_objects.add(obj.pk)
+            obj, ok = self.match(path, entry, self.premises_by_id, self.premises_by_reference, seen,
+                                 _("No Betriebsstätte with this id exists."), _("This Betriebsstätte is given twice."))
+            if not ok:
+                continue
             label = _("Betriebsstätte %(name)s") % {"name": entry.get("name") or (obj.name if obj else reference)}
             if obj is None:
                 node = Node(None, reference)
@@ -417,7 +428,7 @@ class _Planner:
         from tse.models import BackendType, SigningUnitState
         from tse.models.signing_units import DEFAULT_MAX_CLIENTS
 
-        seen_references, seen_objects, seen_clients = set(), set(), set()
+        seen, seen_clients = (set(), set(), set()), set()
         self.needed_stock: dict[str, list[str]] = {}
         self.register_entries = []
         for path, entry in self._unit_entries():
@@ -429,24 +440,10 @@ class _Planner:
                 if outlet_node is None:  # the outlet has findings already
                     continue
             reference = entry.get("reference")
-            obj = None
-            if "id" in entry:
-                obj = self.units_by_id.get(_uuid(entry["id"]))
-                if obj is None:
-                    self.error(f"{path}/id", "E_NOT_FOUND", _("No signing unit with this id exists."))
-                    continue
-            elif reference is not None:
-                obj = self.units_by_reference.get(reference)
-            if reference is not None:
-                if reference in seen_references:
-                    self.error(f"{path}/reference", "E_DUPLICATE", _("This reference is given twice."))
-                    continue
-                seen_references.add(reference)
-            if obj is not None:
-                if obj.pk in seen_objects:
-                    self.error(path, "E_DUPLICATE", _("This signing unit is given twice."))
-                    continue
-                seen_objects.add(obj.pk)
+            obj, ok = self.match(path, entry, self.units_by_id, self.units_by_reference, seen,
+                                 _("No signing unit with this id exists."), _("This signing unit is given twice."))
+            if not ok:
+                continue
             key = reference or (obj.reference if obj else "") or entry.get("description") or (
                 str(obj.public_id) if obj else "")
             label = _("Signing unit %(key)s") % {"key": key}

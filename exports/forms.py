@@ -8,10 +8,10 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from exports.models import ClosingState, VatSlot
+from exports.models import ClosingState, DecommissionReason, VatSlot
 from portal.form_styling import BootstrapFormMixin
 
-__all__ = ["CashRegisterForm", "ClosingFilterForm", "DecommissionForm", "VatDefinitionForm"]
+__all__ = ["CashRegisterForm", "ClosingFilterForm", "DecommissionForm", "ReplaceTseForm", "VatDefinitionForm"]
 
 
 def _version_label(version) -> str:
@@ -33,6 +33,14 @@ class CashRegisterForm(BootstrapFormMixin, forms.Form):
     base_currency = forms.CharField(label=_("Base currency (ISO 4217)"), max_length=3, initial="EUR")
     no_vat_assignment = forms.BooleanField(
         label=_("The register cannot determine the VAT of its sales (KEINE_UST_ZUORDNUNG)"), required=False)
+    acquired_on = forms.DateField(
+        label=_("Acquired on"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Invoice or delivery date, or the start of the lease (tax-office notification). Empty: the day "
+                    "the cash register was created."))
+    commissioned_on = forms.DateField(
+        label=_("Commissioned on"), required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("First day in use at this Betriebsstätte. Empty: the day the cash register was created."))
 
     def __init__(self, *args, organization, cash_register=None, **kwargs):
         from exports.services.cash_registers import selectable_pos_system_versions, unused_clients
@@ -44,6 +52,8 @@ class CashRegisterForm(BootstrapFormMixin, forms.Form):
                 "pos_system_version": cash_register.pos_system_version.public_id,
                 "base_currency": cash_register.base_currency,
                 "no_vat_assignment": cash_register.no_vat_assignment,
+                "acquired_on": cash_register.acquired_on,
+                "commissioned_on": cash_register.commissioned_on,
             })
         super().__init__(*args, **kwargs)
         outlets = Outlet.objects.filter(organization=organization).order_by("number", "pk")
@@ -63,9 +73,29 @@ class CashRegisterForm(BootstrapFormMixin, forms.Form):
 
 
 class DecommissionForm(BootstrapFormMixin, forms.Form):
+    reason = forms.ChoiceField(
+        label=_("Reason"), required=True, choices=[("", _("– please choose –")), *DecommissionReason.choices],
+        help_text=_("Reported to the tax office with the decommissioning (§ 146a (4) AO)."))
+    note = forms.CharField(label=_("Note on the reason"), max_length=200, required=False)
     confirm = forms.BooleanField(
         label=_("I understand that a decommissioned cash register can no longer be changed or closed."),
         required=True)
+
+
+class ReplaceTseForm(BootstrapFormMixin, forms.Form):
+    """The new TSE of a cash register: one of the operator's other initialized signing units."""
+
+    signing_unit = forms.ModelChoiceField(
+        label=_("New TSE"), queryset=None, to_field_name="public_id",
+        help_text=_("The POS is registered at the new TSE with the same serial number; the old TSE keeps its data "
+                    "for exports. Notify the tax office of the new TSE within one month."))
+
+    def __init__(self, *args, cash_register, **kwargs):
+        from exports.services.tse_replacement import describe_unit, replacement_units
+
+        super().__init__(*args, **kwargs)
+        self.fields["signing_unit"].queryset = replacement_units(cash_register)
+        self.fields["signing_unit"].label_from_instance = describe_unit
 
 
 class VatDefinitionForm(BootstrapFormMixin, forms.Form):

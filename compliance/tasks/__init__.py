@@ -1,0 +1,2 @@
+from compliance.tasks.nachschau import *  # noqa: F403
+from compliance.tasks.reminders import *  # noqa: F403

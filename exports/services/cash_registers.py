@@ -19,6 +19,7 @@ entry; a dealer acting in the operator's account is recorded as ``acting_organiz
 """
 
 import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import pycountry
@@ -29,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from exports.models import CashPointClosing, CashRegister, ClosingState, VatDefinition, VatSlot
+from exports.models import CashPointClosing, CashRegister, ClosingState, DecommissionReason, VatDefinition, VatSlot
 from exports.services.master_data import (
     closing_due,
     current_master_data,
@@ -66,7 +67,10 @@ register_action_labels({
     "exports.vat_definition.deleted": _("VAT definition deleted"),
 })
 
-CASH_REGISTER_FIELDS = ("outlet", "pos_system_version", "base_currency", "no_vat_assignment")
+CASH_REGISTER_FIELDS = ("outlet", "pos_system_version", "base_currency", "no_vat_assignment", "acquired_on",
+                        "commissioned_on")
+# the § 146a (4) AO notification dates: no part of the DSFinV-K master data nor of the configuration document
+NOTIFICATION_DATE_FIELDS = ("acquired_on", "commissioned_on")
 MIN_OWN_VAT_KEY = 1000
 MAX_VAT_KEY = 2147483647  # the model's PositiveIntegerField
 DESCRIPTION_MAX = 55
@@ -166,6 +170,12 @@ def _check_client(organization, client) -> list[str]:
     return []
 
 
+def _check_dates(acquired_on, commissioned_on) -> list[str]:
+    if acquired_on is not None and commissioned_on is not None and commissioned_on < acquired_on:
+        return [gettext("The system cannot be commissioned before it was acquired.")]
+    return []
+
+
 def _raise(errors: dict) -> None:
     errors = {name: messages for name, messages in errors.items() if messages}
     if errors:
@@ -179,11 +189,13 @@ def _snapshot(register: CashRegister) -> dict:
         "pos_system_version": str(register.pos_system_version.public_id),
         "base_currency": register.base_currency,
         "no_vat_assignment": register.no_vat_assignment,
+        **{name: _audit_value(getattr(register, name)) for name in NOTIFICATION_DATE_FIELDS
+           if getattr(register, name) is not None},
     }
 
 
 def create_cash_register(*, actor, organization, client, outlet, pos_system_version, base_currency="EUR",
-                         no_vat_assignment=False) -> CashRegister:
+                         no_vat_assignment=False, acquired_on=None, commissioned_on=None) -> CashRegister:
     """Make the POS ``client`` a cash register of ``organization``; ``ValidationError`` by field otherwise."""
     with configuration_change(actor, organization):
         if isinstance(client, TseClient):
@@ -194,13 +206,15 @@ def create_cash_register(*, actor, organization, client, outlet, pos_system_vers
             "outlet": _check_outlet(organization, outlet),
             "pos_system_version": _check_version(pos_system_version),
             "base_currency": _check_currency(base_currency),
+            "commissioned_on": _check_dates(acquired_on, commissioned_on),
         })
         try:
             with transaction.atomic():
                 register = CashRegister.unscoped.create(
                     organization_id=organization.pk, client=client, outlet=outlet,
                     pos_system_version=pos_system_version, base_currency=base_currency,
-                    no_vat_assignment=bool(no_vat_assignment))
+                    no_vat_assignment=bool(no_vat_assignment), acquired_on=acquired_on,
+                    commissioned_on=commissioned_on)
         except IntegrityError:
             raise ValidationError({"client": [gettext("This POS already is a cash register.")]}) from None
         log_action("exports.cash_register.created", actor, organization, register, {"fields": _snapshot(register)})
@@ -221,6 +235,8 @@ def _require_active(register: CashRegister) -> None:
 def _audit_value(value):
     if isinstance(value, Outlet | PosSystemVersion):
         return str(value.public_id)
+    if isinstance(value, date):
+        return value.isoformat()
     return value
 
 
@@ -243,6 +259,8 @@ def update_cash_register(*, actor, cash_register: CashRegister, changes: dict) -
             "pos_system_version": _check_version(changes["pos_system_version"], register.pos_system_version)
             if "pos_system_version" in changes else [],
             "base_currency": _check_currency(changes["base_currency"]) if "base_currency" in changes else [],
+            "commissioned_on": _check_dates(changes.get("acquired_on", register.acquired_on),
+                                            changes.get("commissioned_on", register.commissioned_on)),
         })
         diff = {}
         for name, value in changes.items():
@@ -253,18 +271,34 @@ def update_cash_register(*, actor, cash_register: CashRegister, changes: dict) -
         if diff:
             register.save(update_fields=[*diff, "updated_at"])
             log_action("exports.cash_register.changed", actor, register.organization, register, {"changes": diff})
+            dates = [name for name in NOTIFICATION_DATE_FIELDS if name in diff]
+            if dates:  # not in the configuration document: the notification events follow here
+                from compliance.services.events import record_register_dates_change
+
+                record_register_dates_change(register, dates)
         return register
 
 
-def decommission_cash_register(*, actor, cash_register: CashRegister) -> CashRegister:
-    """Take a register out of service for good; it keeps its closings and can still be exported."""
+def decommission_cash_register(*, actor, cash_register: CashRegister, reason: str = "",
+                               note: str = "") -> CashRegister:
+    """Take a register out of service for good; it keeps its closings and can still be exported.
+
+    ``reason`` (a ``DecommissionReason``) and ``note`` are reported to the tax office (§ 146a (4) AO)."""
+    note = (note or "").strip()
+    _raise({
+        "reason": [] if reason in ("", *DecommissionReason.values) else [gettext("Choose a reason.")],
+        "note": [] if len(note) <= 200 else [gettext("At most 200 characters.")],
+    })
     with configuration_change(actor, cash_register.organization):
         register = _lock(cash_register)
         _require_active(register)
         register.decommissioned_at = timezone.now()
-        register.save(update_fields=["decommissioned_at", "updated_at"])
+        register.decommission_reason, register.decommission_note = reason, note
+        register.save(update_fields=["decommissioned_at", "decommission_reason", "decommission_note", "updated_at"])
         log_action("exports.cash_register.changed", actor, register.organization, register, {
-            "changes": {"decommissioned_at": {"old": None, "new": register.decommissioned_at.isoformat()}}})
+            "changes": {"decommissioned_at": {"old": None, "new": register.decommissioned_at.isoformat()},
+                        "decommission_reason": {"old": "", "new": reason},
+                        "decommission_note": {"old": "", "new": note}}})
         return register
 
 

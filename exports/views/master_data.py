@@ -17,15 +17,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from exports.dsfinvk.vat_keys import SYSTEM_VAT_KEYS
-from exports.forms import CashRegisterForm, DecommissionForm, VatDefinitionForm
+from exports.forms import CashRegisterForm, DecommissionForm, ReplaceTseForm, VatDefinitionForm
 from exports.models import CashPointClosing, CashRegister, ClosingState, MasterDataRevision, VatDefinition
 from exports.services import cash_registers as service
 from exports.services.master_data import diff_master_data
+from exports.services.tse_replacement import replace_tse
 from portal.views.base import organization_page
 from tenants.models import RoleKind
 
-__all__ = ["cash_register_decommission_view", "cash_register_view", "cash_registers_view",
-           "organization_urlpatterns", "require_operator", "vat_definition_delete_view", "vat_definitions_view"]
+__all__ = ["cash_register_decommission_view", "cash_register_replace_tse_view", "cash_register_view",
+           "cash_registers_view", "organization_urlpatterns", "require_operator", "vat_definition_delete_view",
+           "vat_definitions_view"]
 
 READ = "view_master_data"
 SECTIONS = (("cashpointclosing", "cashpointclosing.csv"), ("location", "location.csv"),
@@ -117,7 +119,8 @@ def _revision_history(register) -> list[dict]:
     return history[::-1]
 
 
-def _render_detail(request, organization, register, *, form=None, decommission_form=None, status=200):
+def _render_detail(request, organization, register, *, form=None, decommission_form=None, replace_form=None,
+                   status=200):
     can_configure = _can_configure(request, organization)
     active = register.decommissioned_at is None
     if can_configure and active and form is None:
@@ -132,6 +135,7 @@ def _render_detail(request, organization, register, *, form=None, decommission_f
         "history": _revision_history(register), "can_configure": can_configure,
         "form": form if can_configure and active else None,
         "decommission_form": (decommission_form or DecommissionForm()) if can_configure and active else None,
+        "replace_form": (replace_form or ReplaceTseForm(cash_register=register)) if can_configure and active else None,
     }, status=status)
 
 
@@ -165,11 +169,33 @@ def cash_register_decommission_view(request, organization, cash_register_id):
     if not form.is_valid():
         return _render_detail(request, organization, register, decommission_form=form, status=400)
     try:
-        service.decommission_cash_register(actor=request.actor, cash_register=register)
+        service.decommission_cash_register(actor=request.actor, cash_register=register,
+                                           reason=form.cleaned_data["reason"], note=form.cleaned_data["note"])
+    except DjangoValidationError as exc:
+        _errors_to_form(form, exc)
+        return _render_detail(request, organization, register, decommission_form=form, status=400)
     except service.MasterDataError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("The cash register is decommissioned."))
+    return _to_detail(organization, register)
+
+
+@require_POST
+@organization_page("configure")
+def cash_register_replace_tse_view(request, organization, cash_register_id):
+    require_operator(organization)
+    register = _register(organization, cash_register_id)
+    form = ReplaceTseForm(request.POST, cash_register=register)
+    if not form.is_valid():
+        return _render_detail(request, organization, register, replace_form=form, status=400)
+    try:
+        replace_tse(request.actor, register, form.cleaned_data["signing_unit"])
+    except service.MasterDataError as exc:
+        form.add_error(None, exc.message)
+        return _render_detail(request, organization, register, replace_form=form, status=400)
+    messages.success(request, _("The cash register now signs with the new TSE. Notify the tax office within one "
+                                "month."))
     return _to_detail(organization, register)
 
 
@@ -229,6 +255,8 @@ organization_urlpatterns = [
     path("dsfinvk/cash-registers/<uuid:cash_register_id>/", cash_register_view, name="dsfinvk_cash_register"),
     path("dsfinvk/cash-registers/<uuid:cash_register_id>/decommission/", cash_register_decommission_view,
          name="dsfinvk_cash_register_decommission"),
+    path("dsfinvk/cash-registers/<uuid:cash_register_id>/replace-tse/", cash_register_replace_tse_view,
+         name="dsfinvk_cash_register_replace_tse"),
     path("dsfinvk/vat/", vat_definitions_view, name="dsfinvk_vat_definitions"),
     path("dsfinvk/vat/<int:key>/delete/", vat_definition_delete_view, name="dsfinvk_vat_definition_delete"),
 ]

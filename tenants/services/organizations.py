@@ -58,4 +58,7 @@ def update_organization(*, actor, organization: Organization, changes: dict) -> 
         organization.full_clean()
         organization.save(update_fields=list(diff))
         log_action("tenants.organization.changed", actor, organization, organization, {"changes": diff})
+        from compliance.services.events import record_master_data_change
+
+        record_master_data_change(actor, organization, list(diff))
     return organization

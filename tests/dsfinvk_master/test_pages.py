@@ -46,7 +46,7 @@ def test_writes_three_actors(actors, register, ready_unit, outlets, catalogue, i
                                                  "base_currency": "CHF"}),
         (f"{base}/vat/", {"key": "1000", "rate": "10.70", "description": "Eigen", "slot": "SPECIAL_RATE_1"}),
         (f"{base}/vat/1001/delete/", {}),
-        (f"{_register_url(actors.owner, register)}decommission/", {"confirm": "on"}),
+        (f"{_register_url(actors.owner, register)}decommission/", {"confirm": "on", "reason": "sold"}),
     ]
     for name, status in (("stranger", 404), ("partner", 403)):
         client = actors.session_client(name)

@@ -15,6 +15,7 @@ import re
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -138,6 +139,10 @@ def initialize_signing_unit(*, actor, signing_unit: SigningUnit, description: st
             raise
         raise TseError("E_TSE_INITIALIZATION_FAILED", message, status=503) from exc
     record_success(signing_unit.pk)
+    # the day the TSE went into service (§ 146a (4) AO notification); a later re-initialization keeps it
+    now = timezone.now()
+    if SigningUnit.unscoped.filter(pk=signing_unit.pk, initialized_at__isnull=True).update(initialized_at=now):
+        signing_unit.initialized_at = backend.signing_unit.initialized_at = now
     record_configuration_version(actor, signing_unit.organization)
     return SigningUnit.unscoped.get(pk=signing_unit.pk)
 

@@ -1,0 +1,1 @@
+"""Forms of the compliance centre pages (one module per part)."""

@@ -56,3 +56,12 @@ class NachschauBundle(models.Model):
 
     def __str__(self):
         return f"{self.betriebsstaette} {self.date_from}–{self.date_to}"
+
+    def delete(self, *args, **kwargs):
+        from django.utils import timezone
+
+        from exports.models import RetentionError
+
+        if self.retain_until and self.retain_until >= timezone.localdate():
+            raise RetentionError(f"archive {self.public_id} must be kept until {self.retain_until}")
+        return super().delete(*args, **kwargs)

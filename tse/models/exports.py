@@ -65,6 +65,15 @@ class TarExport(models.Model):
     def __str__(self):
         return f"{self.signing_unit_id} {self.created_at:%Y-%m-%d} ({self.state})"
 
+    def delete(self, *args, **kwargs):
+        from django.utils import timezone
+
+        from exports.models import RetentionError
+
+        if self.retain_until and self.retain_until >= timezone.localdate():
+            raise RetentionError(f"archive {self.public_id} must be kept until {self.retain_until}")
+        return super().delete(*args, **kwargs)
+
     @property
     def filters(self) -> dict:
         """The filters as ``write_tar_export`` takes them (only those set)."""

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from exports.services.export_jobs import retention_date
 from portal.celery import enqueue
 from portal.services.audit import log_action, register_action_labels
 from tse.backends.base import TseError
@@ -38,6 +39,7 @@ from tse.services.tar_export import HashingWriter
 __all__ = [
     "FINISHED_STATES",
     "export_overdue",
+    "export_retention_date",
     "last_completed_export",
     "open_export_file",
     "overdue_units",
@@ -250,6 +252,7 @@ def _store(export: TarExport, temporary, result, sink) -> TarExport:
             current.progress = 100
             current.state = ExportState.COMPLETED
             current.finished_at = timezone.now()
+            current.retain_until = export_retention_date(current)
             current.error_message = ""
             current.save()
     except BaseException:
@@ -259,6 +262,14 @@ def _store(export: TarExport, temporary, result, sink) -> TarExport:
             storage.delete(target)  # a partly written file of a failed storage write
         raise
     return current
+
+
+def export_retention_date(export: TarExport):
+    """31 December of the 10th year after the newest data of the export: its end time, at most its finish time."""
+    newest = export.finished_at or timezone.now()
+    if export.end_time is not None and export.end_time < newest:
+        newest = export.end_time
+    return retention_date(newest)
 
 
 def open_export_file(export: TarExport):

@@ -94,3 +94,8 @@ def _contract_texts(request):
 
     if ContractVersion.objects.filter(version=1).count() < len(ContractKind.values):
         import_module("tenants.migrations.0004_initial_contract_texts").create(apps, None)
+    from tse.models import BsiCertification
+
+    bsi_list = import_module("tse.migrations.0008_certifications_notification_fields")
+    if BsiCertification.objects.count() < bsi_list.shipped_count():  # flushed by a transactional test
+        bsi_list.seed_certifications(apps, None)

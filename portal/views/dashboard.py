@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from compliance.services.dashboard import compliance_dashboard
 from exports.services.dashboard import dsfinvk_dashboard
 from portal.filtersets import LogEntryFilterSet
 from portal.models import LogEntry
@@ -50,6 +51,8 @@ def dashboard_view(request, organization):
         # operators (and partners acting for them) see the health of the TSEs first
         "tse": tse_dashboard(organization) if RoleKind.OPERATOR in roles else None,
         "dsfinvk": dsfinvk_dashboard(organization) if RoleKind.OPERATOR in roles else None,
+        # TSE expiries and notification deadlines (operator); TSEs of its operators to replace (dealer)
+        "compliance": compliance_dashboard(organization, request.actor),
     }
     return render(request, "portal/dashboard.html", context)
 

@@ -8,6 +8,10 @@ from django.db import migrations, models
 DATA = Path(__file__).resolve().parents[1] / "data" / "bsi_certifications.json"
 
 
+def shipped_count() -> int:
+    return len(json.loads(DATA.read_text(encoding="utf-8"))["certifications"])
+
+
 def seed_certifications(apps, schema_editor):
     """The BSI list as shipped (tse/data/bsi_certifications.json); staff keep it up to date in the admin."""
     BsiCertification = apps.get_model("tse", "BsiCertification")

@@ -54,8 +54,24 @@ def _certificate_days_left(unit: SigningUnit, now: datetime) -> int | None:
     return (unit.certificate_expires_at - now).days
 
 
-def signing_unit_notices(unit: SigningUnit, now: datetime | None = None) -> list[Notice]:
-    """What the operator should know about ``unit`` now (for the dashboard and the detail page)."""
+def _product_certification_notice(unit: SigningUnit, now: datetime, certifications) -> Notice | None:
+    """A withdrawn/expired product certification, or one ending within the largest warning threshold."""
+    from tse.services.certifications import certification_for, product_status
+
+    if unit.backend == BackendType.SOFTWARE or not unit.bsi_certification_id.strip():
+        return None
+    status = product_status(certification_for(unit, certifications), timezone.localdate(now))
+    if not status.level:
+        return None
+    code = "E_PRODUCT_CERTIFICATION_ENDED" if status.ended else "E_PRODUCT_CERTIFICATION_EXPIRES"
+    return Notice(code, "danger" if status.level == "danger" else "warning", status.label)
+
+
+def signing_unit_notices(unit: SigningUnit, now: datetime | None = None, certifications=None) -> list[Notice]:
+    """What the operator should know about ``unit`` now (for the dashboard and the detail page).
+
+    ``certifications``: a ``tse.services.certifications.CertificationIndex`` when many units are checked.
+    """
     now = now or timezone.now()
     notices = []
     if unit.health == Health.RED:
@@ -73,6 +89,9 @@ def signing_unit_notices(unit: SigningUnit, now: datetime | None = None) -> list
             notices.append(Notice("E_CERTIFICATE_EXPIRES", level, str(ngettext_lazy(
                 "The TSE certificate expires in %(days)d day.", "The TSE certificate expires in %(days)d days.",
                 days) % {"days": days})))
+    product_notice = _product_certification_notice(unit, now, certifications)
+    if product_notice is not None:
+        notices.append(product_notice)
     if unit.state == SigningUnitState.INITIALIZED:
         max_age = timedelta(hours=settings.TSE_TIME_SYNC_MAX_AGE_HOURS)
         if unit.last_time_sync_at is None or now - unit.last_time_sync_at > max_age:
@@ -142,8 +161,13 @@ def units_needing_attention(organization, now: datetime | None = None):
     now = now or timezone.now()
     units = (SigningUnit.objects.filter(organization=organization).exclude(state=SigningUnitState.DISABLED)
              .filter(Q(state=SigningUnitState.INITIALIZED) | ~Q(health=Health.GREEN)).order_by("created_at", "pk"))
+    from tse.services.certifications import CertificationIndex
+
+    units = list(units)
+    certifications = CertificationIndex() if units else None
     shown_by_badge = {"E_TSE_RED", "E_TSE_YELLOW"}
-    return [(unit, [n for n in signing_unit_notices(unit, now) if n.code not in shown_by_badge]) for unit in units]
+    return [(unit, [n for n in signing_unit_notices(unit, now, certifications) if n.code not in shown_by_badge])
+            for unit in units]
 
 
 def tse_dashboard(organization, now: datetime | None = None) -> dict | None:

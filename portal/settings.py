@@ -147,6 +147,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
 CELERY_TIMEZONE = "Europe/Berlin"
 CELERY_BEAT_SCHEDULE = {
+    "compliance-notification-reminders": {
+        "task": "compliance.send_notification_reminders",
+        "schedule": crontab(hour=7, minute=15),
+    },
     "purge-idempotency-records": {
         "task": "portal.purge_idempotency_records",
         "schedule": crontab(hour=3, minute=17),

@@ -44,7 +44,7 @@ from tenants.services.configuration.schema import validate_template_structure
 from tenants.services.rollout.variables import (
     SYSTEM_VARIABLES,
     coerce_value,
-    serial_placeholders,
+    serial_markers,
     variable_names,
 )
 
@@ -167,7 +167,7 @@ def _semantic_errors(document: dict) -> list[dict]:
                     _("Another POS of this signing unit has this client id."))
         for c, client in clients:
             client_id = client.get("client_id")
-            serial = isinstance(client_id, str) and bool(serial_placeholders(client_id))
+            serial = isinstance(client_id, str) and bool(serial_markers(client_id))
             if "count" in client and not serial:
                 errors.append(_error(f"{path}/clients/{c}/client_id", "E_COUNT_PATTERN",
                                      _("With a count the client id needs {n} (or {n:02}) to number the POS.")))

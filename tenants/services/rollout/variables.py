@@ -37,7 +37,7 @@ __all__ = [
     "expand_clients",
     "render_template",
     "resolve_variables",
-    "serial_placeholders",
+    "serial_markers",
     "system_variables",
     "variable_names",
 ]
@@ -78,7 +78,7 @@ def variable_names(text: str) -> list[str]:
     return [match.group(1) for match in _REFERENCE.finditer(text)]
 
 
-def serial_placeholders(text: str) -> list[str]:
+def serial_markers(text: str) -> list[str]:
     return [match.group(0) for match in _SERIAL.finditer(text)]
 
 
@@ -220,7 +220,7 @@ def expand_clients(clients, path: str, errors: list) -> list:
             errors.append({"path": f"{path}/{index}/count", "code": "E_VARIABLE_TYPE",
                            "message": _("The count must be a whole number of at least 1.")})
             continue
-        if not isinstance(client_id, str) or not serial_placeholders(client_id):
+        if not isinstance(client_id, str) or not serial_markers(client_id):
             errors.append({"path": f"{path}/{index}/client_id", "code": "E_COUNT_PATTERN",
                            "message": _("With a count the client id needs {n} (or {n:02}) to number the POS.")})
             continue

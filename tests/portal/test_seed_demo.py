@@ -58,6 +58,21 @@ def test_it_seeds_signed_roles_links_rights_pos_system_and_premises(django_captu
         ("COMPLETED", 1, 5), ("COMPLETED", 1, 5)]
     [export] = DsfinvkExport.unscoped.all()
     assert (export.state, export.validation_passed, export.closing_count) == ("COMPLETED", True, 2)
+    # the dealer's rollout template plans a whole shop for the bakery (which has no outlet 2 yet)
+    from portal.tenancy import actor_for_user
+    from tenants.models import RolloutTemplate
+    from tenants.services.configuration.plan import plan_configuration
+    from tenants.services.rollout.variables import render_template, system_variables
+
+    [template] = RolloutTemplate.unscoped.filter(organization=dealer)
+    bakery = Organization.unscoped.get(name="Bäckerei Demo GmbH")
+    document = render_template(template.versions.get().document, {"store": "NORD", "registers": "2"},
+                               system_variables(bakery, dealer=dealer))
+    dealer_owner = User.objects.get(email="inhaber@kassenhandel.example.com")
+    plan = plan_configuration(actor_for_user(dealer_owner), bakery, document)
+    assert [(step["action"], step["object"]) for step in plan] == [
+        ("create", "outlet"), ("create", "signing_unit"), ("initialize", "signing_unit"), ("register", "client"),
+        ("register", "client"), ("create", "cash_register"), ("create", "cash_register")]
     assert "demo-Passwort-2026" in output and "backup codes:" in output
     for user in User.objects.all():
         assert user.check_password("demo-Passwort-2026")
@@ -66,15 +81,17 @@ def test_it_seeds_signed_roles_links_rights_pos_system_and_premises(django_captu
 
 def test_a_second_run_creates_nothing_new():
     _seed()
+    from tenants.models import RolloutTemplateVersion
     from tse.models import LogMessage
 
-    counts = (Organization.unscoped.count(), ContractSignature.unscoped.count(), AccessGrant.unscoped.count(),
-              Outlet.unscoped.count(), DealerLink.unscoped.count(), LogEntry.unscoped.count(),
-              LogMessage.unscoped.count())
+    def counts():
+        return (Organization.unscoped.count(), ContractSignature.unscoped.count(), AccessGrant.unscoped.count(),
+                Outlet.unscoped.count(), DealerLink.unscoped.count(), LogEntry.unscoped.count(),
+                LogMessage.unscoped.count(), RolloutTemplateVersion.unscoped.count())
+
+    before = counts()
     _seed()
-    assert counts == (Organization.unscoped.count(), ContractSignature.unscoped.count(), AccessGrant.unscoped.count(),
-                      Outlet.unscoped.count(), DealerLink.unscoped.count(), LogEntry.unscoped.count(),
-                      LogMessage.unscoped.count())
+    assert counts() == before
 
 
 def test_it_refuses_to_run_in_the_live_environment(settings):

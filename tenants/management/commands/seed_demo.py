@@ -25,6 +25,7 @@ from django_scopes import scopes_disabled
 from exports.demo import ensure_demo_dsfinvk
 from portal.services import two_factor
 from portal.tenancy import actor_for_user
+from tenants.demo_rollout import ensure_demo_rollout_template
 from tenants.models import (
     AccessRight,
     Betriebsstaette,
@@ -206,6 +207,9 @@ class Command(BaseCommand):
         ensure_demo_tse(actor=actor_for_user(owners["cafe"]), organization=cafe,
                         outlet=Outlet.unscoped.filter(organization=cafe).first())
         ensure_demo_dsfinvk(actor=actor_for_user(owners["cafe"]), organization=cafe)
+        ensure_demo_rollout_template(actor=actor_for_user(owners["dealer"]), dealer=dealer,
+                                     pos_system=PosSystem.unscoped.get(organization=organizations["creator"],
+                                                                       name=POS_SYSTEM["name"]))
         return rows
 
     def _ensure_contract_signed(self, owner, organization, role_kind) -> None:

@@ -260,9 +260,9 @@ def expiring(dealer, today: dt.date | None = None):
 
 def operators_granting(dealer) -> list[Organization]:
     """Operators that granted ``dealer`` the ``entitlements`` right (active grants)."""
-    ids = AccessGrant.unscoped.filter(dealer=dealer, right=AccessRight.ENTITLEMENTS,
-                                      revoked_at__isnull=True).values("organization_id")
-    return list(Organization.unscoped.filter(pk__in=ids).order_by("name", "pk"))
+    from tenants.services.grants import operators_granting as granting
+
+    return granting(dealer, AccessRight.ENTITLEMENTS)
 
 
 def active_entitlement(signing_unit, when: dt.datetime | None = None) -> Entitlement | None:

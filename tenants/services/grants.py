@@ -11,7 +11,8 @@ from django.utils import timezone
 from portal.services.audit import log_action
 from tenants.models import AccessGrant, AccessRight, Organization, OrganizationRole, RoleKind
 
-__all__ = ["RIGHT_ORDER", "active_rights", "grant_right", "revoke_all_rights", "revoke_right", "set_rights"]
+__all__ = ["RIGHT_ORDER", "active_rights", "grant_right", "operators_granting", "revoke_all_rights", "revoke_right",
+           "set_rights"]
 
 RIGHT_ORDER = tuple(AccessRight.values)
 
@@ -94,3 +95,9 @@ def revoke_all_rights(*, actor, operator: Organization, dealer: Organization) ->
     for right in revoked:
         revoke_right(actor=actor, operator=operator, dealer=dealer, right=right)
     return revoked
+
+
+def operators_granting(dealer: Organization, right: str) -> list[Organization]:
+    """The operators that granted ``dealer`` ``right`` (active grants), by name."""
+    ids = AccessGrant.unscoped.filter(dealer=dealer, right=right, revoked_at__isnull=True).values("organization_id")
+    return list(Organization.unscoped.filter(pk__in=ids).order_by("name", "pk"))

@@ -24,11 +24,6 @@ from django.utils.translation import gettext as _
 from portal.views.base import organization_page
 from tenants.forms.rollout_jobs import RolloutApplyForm
 from tenants.models import (
-    AccessGrant,
-    AccessRight,
-    DealerLink,
-    LinkStatus,
-    Organization,
     RolloutItemState,
     RolloutJob,
     RolloutJobItem,
@@ -39,7 +34,7 @@ from tenants.models import (
 )
 from tenants.services.configuration.errors import ConfigurationError
 from tenants.services.rollout.csv_targets import parse_targets
-from tenants.services.rollout.jobs import start_job
+from tenants.services.rollout.jobs import configurable_operators, start_job
 from tenants.services.rollout.variables import SYSTEM_VARIABLES
 
 __all__ = [
@@ -69,20 +64,6 @@ def _template(organization, template_id) -> RolloutTemplate:
 
 def _versions(template) -> list:
     return list(RolloutTemplateVersion.objects.filter(template=template).order_by("-number"))
-
-
-def _operators(organization) -> list:
-    """Operators that granted ``organization`` the ``configure`` right, with the runner's reference."""
-    ids = AccessGrant.unscoped.filter(dealer=organization, right=AccessRight.CONFIGURE,
-                                      revoked_at__isnull=True).values("organization_id")
-    operators = list(Organization.unscoped.filter(pk__in=ids).order_by("name", "pk"))
-    references = dict(DealerLink.unscoped.filter(
-        dealer=organization, status=LinkStatus.ACTIVE, organization__in=operators, invitation__isnull=False)
-        .exclude(invitation__external_reference="").order_by("organization_id", "pk")
-        .values_list("organization_id", "invitation__external_reference"))
-    for operator in operators:
-        operator.reference = references.get(operator.pk, "")
-    return operators
 
 
 def _template_variables(version) -> list[dict]:
@@ -133,7 +114,7 @@ def rollout_apply_view(request, organization, template_id):
     _require_configure(request, organization)
     template = _template(organization, template_id)
     versions = _versions(template)
-    operators = _operators(organization)
+    operators = configurable_operators(organization)
     if request.method != "POST":
         wanted = request.GET.get("version")
         form = RolloutApplyForm(versions=versions, operators=operators,
@@ -184,7 +165,7 @@ def rollout_apply_example_view(request, organization, template_id):
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(["operator"] + [variable["name"] for variable in variables])
-    for operator in _operators(organization)[:3] or [None]:
+    for operator in configurable_operators(organization)[:3] or [None]:
         ref = (operator.reference or str(operator.public_id)) if operator else "OP-1"
         writer.writerow([ref] + ["" if variable.get("default") is None else variable["default"]
                                  for variable in variables])

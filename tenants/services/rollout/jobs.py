@@ -416,3 +416,19 @@ def _runner_actor(job: RolloutJob, operator_id: int | None) -> Actor | None:
         if rights:
             granted, via = {operator_id: rights}, {operator_id: runner_id}
     return Actor(user=user, api_key=api_key, member_roles=roles, granted_rights=granted, granted_via=via)
+
+
+def configurable_operators(dealer) -> list:
+    """Operators that granted ``dealer`` the ``configure`` right, each with ``reference``: the dealer's
+    external reference for it (its invitation's), "" if none."""
+    from tenants.models import AccessRight, DealerLink, LinkStatus
+    from tenants.services.grants import operators_granting
+
+    operators = operators_granting(dealer, AccessRight.CONFIGURE)
+    references = dict(DealerLink.unscoped.filter(
+        dealer=dealer, status=LinkStatus.ACTIVE, organization__in=operators, invitation__isnull=False)
+        .exclude(invitation__external_reference="").order_by("organization_id", "pk")
+        .values_list("organization_id", "invitation__external_reference"))
+    for operator in operators:
+        operator.reference = references.get(operator.pk, "")
+    return operators

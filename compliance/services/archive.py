@@ -46,7 +46,7 @@ from django.utils.translation import gettext_lazy as _
 
 from compliance.models import ArchiveKind, ArchiveVerification, BundleState, NachschauBundle
 from exports.models import DsfinvkExport, DsfinvkExportState
-from portal.services.audit import log_action, register_action_labels
+from portal.services.audit import actor_identity, log_action, register_action_labels
 from tse.models import ExportState, LogMessage, SigningUnit, SigningUnitState, TarExport
 from tse.services.tar_jobs import previous_month
 
@@ -583,10 +583,7 @@ def _verify_bundle(bundle: NachschauBundle, findings: _Findings) -> None:
 
 
 def _user(actor):
-    from tenants.models import User
-
-    user = actor.user if hasattr(actor, "member_roles") else actor
-    return user if isinstance(user, User) and user.is_authenticated else None
+    return actor_identity(actor).user
 
 
 def verify_archive(actor, kind: str, archive) -> ArchiveVerification:

@@ -40,7 +40,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from compliance.models import BundleState, NachschauBundle
-from portal.services.audit import log_action, register_action_labels
+from portal.services.audit import actor_identity, log_action, register_action_labels
 
 __all__ = [
     "FINISHED_STATES",
@@ -144,10 +144,7 @@ def _check_period(date_from, date_to) -> None:
 
 
 def _requesting_user(actor):
-    from tenants.models import User
-
-    user = actor.user if hasattr(actor, "member_roles") else actor
-    return user if isinstance(user, User) and user.is_authenticated else None
+    return actor_identity(actor).user
 
 
 def request_bundle(actor, betriebsstaette, date_from, date_to) -> NachschauBundle:

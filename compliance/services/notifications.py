@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from compliance.models import NotificationSubmission, TaxOfficeNotification
 from compliance.notification import notification_xml, validate_notification_xml
 from compliance.services.notification_data import notification_data
-from portal.services.audit import log_action, register_action_labels
+from portal.services.audit import actor_identity, log_action, register_action_labels
 from tenants.models import Betriebsstaette
 
 __all__ = [
@@ -62,14 +62,11 @@ class NotificationError(Exception):
 
 
 def _user(actor):
-    user = getattr(actor, "user", None)
-    return user if user is not None and getattr(user, "is_authenticated", False) else None
+    return actor_identity(actor).user
 
 
 def _acting_organization_id(actor, organization) -> int | None:
-    if actor is not None and hasattr(actor, "acting_organization_id"):
-        return actor.acting_organization_id(organization.pk)
-    return None
+    return actor_identity(actor, organization).acting_organization_id
 
 
 def notification_file_name(notification: TaxOfficeNotification) -> str:

@@ -26,7 +26,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from compliance.models import NachschauBundle, ProcedureDocument, ProcedureSections, TaxOfficeNotification
-from portal.services.audit import log_action, register_action_labels
+from portal.services.audit import actor_identity, log_action, register_action_labels
 
 __all__ = [
     "CONTENT_FORMAT",
@@ -109,12 +109,7 @@ class ProcedureError(Exception):
 
 
 def _user(actor):
-    from tenants.models import User
-
-    user = actor.user if hasattr(actor, "member_roles") else actor
-    if isinstance(user, User) and user.is_authenticated:
-        return user
-    return None
+    return actor_identity(actor).user
 
 
 # --- free-text sections -----------------------------------------------------------------------
@@ -600,7 +595,7 @@ def open_pdf(document: ProcedureDocument):
 
 
 def _acting_name(actor, organization) -> str:
-    acting_id = actor.acting_organization_id(organization.pk) if hasattr(actor, "acting_organization_id") else None
+    acting_id = actor_identity(actor, organization).acting_organization_id
     if acting_id is None:
         return ""
     from tenants.models import Organization

@@ -1,11 +1,13 @@
 """The one audit service every feature writes through."""
 
+from dataclasses import dataclass
+
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import LogEntry
 from portal.request_context import current_request_meta
 
-__all__ = ["ACTION_LABELS", "log_action", "register_action_labels"]
+__all__ = ["ACTION_LABELS", "ActorIdentity", "actor_identity", "log_action", "register_action_labels"]
 
 # Human-readable names of the action codes, shown in the audit page.
 ACTION_LABELS = {
@@ -38,6 +40,35 @@ def register_action_labels(labels: dict) -> None:
     ACTION_LABELS.update(labels)
 
 
+@dataclass(frozen=True)
+class ActorIdentity:
+    """Who acted: the authenticated user or the API key, and the dealer organization (pk) when a partner
+    acted in ``organization``'s account."""
+
+    user: object = None
+    api_key: object = None
+    acting_organization_id: int | None = None
+
+
+def actor_identity(actor, organization=None) -> ActorIdentity:
+    """``actor`` is a ``portal.tenancy.Actor``, a user, an API key or ``None`` (the system)."""
+    from tenants.models import ApiKey
+
+    user = api_key = acting_id = None
+    if actor is not None:
+        if hasattr(actor, "member_roles"):  # portal.tenancy.Actor
+            user, api_key = actor.user, actor.api_key
+            if organization is not None:
+                acting_id = actor.acting_organization_id(organization.pk)
+        elif isinstance(actor, ApiKey):
+            api_key = actor
+        else:
+            user = actor
+    if user is not None and not getattr(user, "is_authenticated", False):
+        user = None
+    return ActorIdentity(user, api_key, acting_id)
+
+
 def log_action(code, actor, organization, obj=None, data=None, *, acting_organization=None):
     """Write one audit entry.
 
@@ -46,24 +77,12 @@ def log_action(code, actor, organization, obj=None, data=None, *, acting_organiz
     When a partner (dealer) acts in an operator's account, the entry belongs to the operator and
     ``acting_organization`` names the dealer (filled in from the actor if not given).
     """
-    from tenants.models import ApiKey
+    identity = actor_identity(actor, organization)
+    user, api_key = identity.user, identity.api_key
+    if acting_organization is None and identity.acting_organization_id is not None:
+        from tenants.models import Organization  # a dealer acting in an operator's account
 
-    user = api_key = None
-    if actor is not None:
-        if hasattr(actor, "member_roles"):  # Actor
-            user, api_key = actor.user, actor.api_key
-            if acting_organization is None and organization is not None:
-                acting_id = actor.acting_organization_id(organization.pk)
-                if acting_id is not None:  # a dealer acting in an operator's account
-                    from tenants.models import Organization
-
-                    acting_organization = Organization.unscoped.get(pk=acting_id)
-        elif isinstance(actor, ApiKey):
-            api_key = actor
-        else:
-            user = actor
-    if user is not None and not getattr(user, "is_authenticated", False):
-        user = None
+        acting_organization = Organization.unscoped.get(pk=identity.acting_organization_id)
     meta = current_request_meta()
     entry = LogEntry(
         organization=organization,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.dispatch import Signal
 
+from portal.services.audit import actor_identity
 from tenants.models import ConfigurationSource, ConfigurationVersion, Organization
 from tenants.services.configuration.diff import diff_documents
 from tenants.services.configuration.document import digest, empty_document, snapshot
@@ -54,20 +55,9 @@ def _open_changes() -> dict[int, ConfigurationChange]:
 
 
 def _actor_fields(actor, organization) -> dict:
-    from tenants.models import ApiKey
-
-    user = api_key = acting_id = None
-    if actor is not None:
-        if hasattr(actor, "member_roles"):  # portal.tenancy.Actor
-            user, api_key = actor.user, actor.api_key
-            acting_id = actor.acting_organization_id(organization.pk)
-        elif isinstance(actor, ApiKey):
-            api_key = actor
-        else:
-            user = actor
-    if user is not None and not getattr(user, "is_authenticated", False):
-        user = None
-    return {"actor_user": user, "actor_api_key": api_key, "acting_organization_id": acting_id}
+    identity = actor_identity(actor, organization)
+    return {"actor_user": identity.user, "actor_api_key": identity.api_key,
+            "acting_organization_id": identity.acting_organization_id}
 
 
 def latest_version(organization) -> ConfigurationVersion | None:

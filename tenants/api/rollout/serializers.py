@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from tenants.api.contracts.serializers import OrganizationRefSerializer
 from tenants.models import RolloutTemplate, RolloutTemplateShare, RolloutTemplateVersion
 from tenants.services.rollout.templates import NAME_MAX, NOTE_MAX
 
@@ -22,11 +23,6 @@ def _person(user, api_key) -> str | None:
     if api_key is not None:
         return api_key.name
     return None
-
-
-class TemplatePartySerializer(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    name = serializers.CharField()
 
 
 class VersionSerializer(serializers.ModelSerializer):
@@ -50,7 +46,7 @@ class VersionDetailSerializer(VersionSerializer):
 
 class TemplateSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    owner = TemplatePartySerializer(source="organization", read_only=True)
+    owner = OrganizationRefSerializer(source="organization", read_only=True)
     latest_version = serializers.SerializerMethodField()
     variables = serializers.SerializerMethodField()
 
@@ -94,7 +90,7 @@ class VersionCreateSerializer(serializers.Serializer):
 
 class ShareSerializer(serializers.ModelSerializer):
     template_id = serializers.UUIDField(source="template.public_id", read_only=True)
-    dealer = TemplatePartySerializer(read_only=True)
+    dealer = OrganizationRefSerializer(read_only=True)
 
     class Meta:
         model = RolloutTemplateShare

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tenants.api.contracts.serializers import OrganizationRefSerializer
 from tenants.models import RolloutJob, RolloutJobItem
 
 __all__ = [
@@ -56,14 +57,9 @@ class ApplySerializer(serializers.Serializer):
         return value
 
 
-class RolloutJobOrganizationSerializer(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    name = serializers.CharField()
-
-
 class JobSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    organization = RolloutJobOrganizationSerializer(read_only=True)
+    organization = OrganizationRefSerializer(read_only=True)
     template = serializers.SerializerMethodField()
     progress = serializers.IntegerField(read_only=True, help_text="Per cent of the operators processed.")
     created_by = serializers.SerializerMethodField()
